@@ -1,0 +1,1 @@
+"""Richness's services: one folder per service, each a thin entrypoint around ``shared``."""

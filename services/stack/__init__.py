@@ -1,0 +1,1 @@
+"""The embedded local stack: a supervisor that starts, checks and stops every component."""

@@ -1,0 +1,1 @@
+"""ClickHouse adapters: every access goes through clickhouse-connect."""

@@ -1,0 +1,67 @@
+"""One place for configuration, read from ``RICHNESS_*`` environment variables.
+
+The same services run on the embedded local stack (``richness up`` sets these variables for the
+processes it starts) and against an existing Kafka and ClickHouse (set them yourself).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RICHNESS_", extra="ignore")
+
+    # --- event log -------------------------------------------------------------------------
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # "kafka" for Apache Kafka (normal paths: idempotent producer, acks=all); "tansu" only for
+    # the local stack's broker, which needs the work-arounds in shared.kafka.compat.
+    kafka_compat: Literal["kafka", "tansu"] = "kafka"
+    events_topic: str = "richness.events"
+    facts_topic: str = "richness.facts"
+    dead_letter_topic: str = "richness.dead-letter"
+    # Partition count used when the project creates its topics. Fixed for a topic's life:
+    # keys are routed by hash, so changing it would move keys away from their state.
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1)
+    produce_timeout_s: float = Field(default=10.0, gt=0)
+
+    # --- ClickHouse ------------------------------------------------------------------------
+    clickhouse_url: str = "http://127.0.0.1:8123"
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_database: str = "richness"
+    # Read-only account created by the migrations, for dashboards and analysts.
+    clickhouse_reader_user: str = "richness_reader"
+    clickhouse_reader_password: SecretStr = SecretStr("")
+
+    # --- ingest API ------------------------------------------------------------------------
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=10_000, ge=1)
+
+    # --- workers (processor, sink) ---------------------------------------------------------
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no metrics listener
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        # RICHNESS_API_KEYS="key1,key2": comma-separated, blanks dropped.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_tansu(self) -> bool:
+        return self.kafka_compat == "tansu"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

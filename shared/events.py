@@ -1,0 +1,155 @@
+"""The event contract (contract §1) as msgspec models, one per event type.
+
+Every service uses these definitions: the ingest API validates with them, the processor and the
+sink decode the canonical form written to Kafka (``Event``).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Annotated, Literal, Union
+
+import msgspec
+
+EVENT_TYPES = ("follow", "unfollow", "post", "reply", "click")
+
+MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_FUTURE_MS = 5 * 60 * 1000  # events may be at most 5 minutes ahead of the server clock
+
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Account = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+PostId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Url = Annotated[str, msgspec.Meta(max_length=2048)]
+# RFC 3339 with an offset, or integer epoch milliseconds.
+Timestamp = Union[datetime, int]
+
+
+class EventError(ValueError):
+    """An event that breaks the contract; the message says which field and why."""
+
+
+def ts_to_ms(ts: datetime | int) -> int:
+    if isinstance(ts, datetime):
+        if ts.tzinfo is None:
+            raise EventError("`ts` must carry a UTC offset (e.g. 2026-11-20T09:00:00Z) - at `$.ts`")
+        return int(ts.timestamp() * 1000)
+    return ts
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+class _Incoming(msgspec.Struct, tag_field="type", forbid_unknown_fields=False):
+    """Shared fields of an incoming event. Unknown extra fields are ignored."""
+
+    id: EventId
+    ts: Timestamp
+
+
+class Follow(_Incoming, tag="follow"):
+    actor: Account
+    target: Account
+
+
+class Unfollow(_Incoming, tag="unfollow"):
+    actor: Account
+    target: Account
+
+
+class Post(_Incoming, tag="post"):
+    actor: Account
+    post_id: PostId
+
+
+class Reply(_Incoming, tag="reply"):
+    actor: Account
+    post_id: PostId
+    parent_id: PostId
+    root_id: PostId
+
+
+class Click(_Incoming, tag="click"):
+    target: Account
+    actor: Account | None = None
+    post_id: PostId | None = None
+    url: Url | None = None
+
+
+IncomingEvent = Union[Follow, Unfollow, Post, Reply, Click]
+
+
+class Event(msgspec.Struct, omit_defaults=True, frozen=True):
+    """Canonical, validated event as written to the event log and stored in ClickHouse.
+
+    ``ts`` and ``received_at`` are epoch milliseconds (UTC).
+    """
+
+    id: str
+    type: Literal["follow", "unfollow", "post", "reply", "click"]
+    ts: int
+    received_at: int
+    actor: str | None = None
+    target: str | None = None
+    post_id: str | None = None
+    parent_id: str | None = None
+    root_id: str | None = None
+    url: str | None = None
+
+
+_incoming_decoder = msgspec.json.Decoder(IncomingEvent)
+_event_decoder = msgspec.json.Decoder(Event)
+_encoder = msgspec.json.Encoder()
+
+
+def _check_rules(incoming: IncomingEvent, ts_ms: int, now_ms: int) -> None:
+    """Rules a schema cannot say: cross-field constraints and the accepted time window."""
+    if ts_ms < MIN_TS_MS:
+        raise EventError("`ts` is before 2000-01-01 - at `$.ts`")
+    if ts_ms > now_ms + MAX_FUTURE_MS:
+        raise EventError("`ts` is more than 5 minutes ahead of the server clock - at `$.ts`")
+    if isinstance(incoming, (Follow, Unfollow)) and incoming.actor == incoming.target:
+        raise EventError("`target` must differ from `actor` (an account cannot follow itself) - at `$.target`")
+    if isinstance(incoming, Reply) and incoming.parent_id == incoming.post_id:
+        raise EventError("`parent_id` must differ from `post_id` (a reply cannot answer itself) - at `$.parent_id`")
+
+
+def from_incoming(incoming: IncomingEvent, received_at_ms: int) -> Event:
+    ts_ms = ts_to_ms(incoming.ts)
+    _check_rules(incoming, ts_ms, received_at_ms)
+    fields = {f: getattr(incoming, f) for f in incoming.__struct_fields__ if f not in ("id", "ts")}
+    return Event(id=incoming.id, type=type(incoming).__struct_config__.tag, ts=ts_ms,
+                 received_at=received_at_ms, **fields)
+
+
+def parse_event(raw: bytes | str, received_at_ms: int | None = None) -> Event:
+    """Validate one JSON-encoded event. Raises ``EventError`` with a human-readable reason."""
+    now = received_at_ms if received_at_ms is not None else now_ms()
+    try:
+        incoming = _incoming_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise EventError(_explain(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise EventError(f"not valid JSON: {exc}") from None
+    return from_incoming(incoming, now)
+
+
+def _explain(message: str) -> str:
+    # msgspec's messages are precise already; say what the tag means in the contract's words.
+    if "Object missing required field `type`" in message:
+        return "missing required field `type` (one of follow, unfollow, post, reply, click)"
+    if message.startswith("Invalid value") and "`$.type`" in message:
+        return message.replace("Invalid value", "unknown event type") + " (expected one of follow, unfollow, post, reply, click)"
+    return message
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(raw: bytes) -> Event:
+    return _event_decoder.decode(raw)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000

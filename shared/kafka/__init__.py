@@ -1,0 +1,1 @@
+"""Kafka adapters shared by every service (aiokafka underneath)."""
