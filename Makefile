@@ -1,0 +1,27 @@
+# Set-up is part of every target: the first run creates .venv and installs the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: up down demo test install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+up: $(STAMP)             ## start the local stack (broker, ClickHouse, services) in the background
+	$(BIN)/richness up
+
+down: $(STAMP)           ## stop it
+	$(BIN)/richness down
+
+test: $(STAMP)           ## the whole test suite, real components included
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,77 @@
+"""``richness``: run the local stack and work with it (contract §5)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.stack.processes import StackError
+from services.stack.supervisor import DEFAULT_DATA_DIR, LocalStack
+
+app = typer.Typer(help="Richness: measure the quality of social engagement, live.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)  # never break paths in error messages
+
+DataDir = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help="Where the local stack keeps its state, data and logs.")
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(data_dir: Path = DataDir) -> None:
+    """Start the local stack in the background; return once every component is healthy."""
+    stack = LocalStack(data_dir)
+    try:
+        with console.status("starting the local stack…") as status:
+            info = stack.up(report=lambda msg: status.update(msg + "…"))
+    except StackError as exc:
+        fail(str(exc))
+    table = Table(show_header=False, box=None)
+    table.add_row("ingest URL", info.ingest_url)
+    table.add_row("API key", info.api_key)
+    table.add_row("ClickHouse URL", info.clickhouse_url)
+    table.add_row("ClickHouse reader", f"{info.clickhouse_reader_user} / {info.clickhouse_reader_password}")
+    table.add_row("Kafka bootstrap", info.kafka_bootstrap)
+    table.add_row("stack.json", str(stack.stack_json))
+    console.print("[bold green]richness is up[/]")
+    console.print(table)
+
+
+@app.command()
+def down(data_dir: Path = DataDir) -> None:
+    """Stop the local stack cleanly. ClickHouse data survives a down/up."""
+    stack = LocalStack(data_dir)
+    try:
+        with console.status("stopping the local stack…") as status:
+            stopped = stack.down(report=lambda msg: status.update(msg + "…"))
+    except StackError as exc:
+        fail(str(exc))
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def status(data_dir: Path = DataDir, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Show each component of the local stack and whether it is running. Exit 1 if any is down."""
+    rows = LocalStack(data_dir).status()
+    if as_json:
+        console.print_json(json.dumps([row.__dict__ for row in rows]))
+    elif not rows:
+        console.print(f"no stack has been started in {Path(data_dir).resolve()}")
+    else:
+        table = Table("component", "pid", "state", "log")
+        for row in rows:
+            table.add_row(row.name, str(row.pid), "[green]running[/]" if row.alive else "[red]down[/]", row.log or "")
+        console.print(table)
+    if not rows or not all(row.alive for row in rows):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
