@@ -62,3 +62,17 @@ def clickhouse_ready(url: str, user: str, password: str) -> bool:
 
 def http_ready(url: str) -> bool:
     return httpx.get(url, timeout=3).status_code == 200
+
+
+def ingest(env: dict[str, str], port: int) -> Spec:
+    return Spec(name="ingest", argv=python_module("services.ingest"),
+                env={**env, "RICHNESS_INGEST_HOST": "127.0.0.1", "RICHNESS_INGEST_PORT": str(port)},
+                healthy=lambda: http_ready(f"http://127.0.0.1:{port}/readyz"), start_timeout_s=60)
+
+
+def worker(name: str, module: str, env: dict[str, str], metrics_port: int) -> Spec:
+    """A processor or sink: healthy once its Prometheus endpoint answers."""
+    return Spec(name=name, argv=python_module(module),
+                env={**env, "RICHNESS_METRICS_HOST": "127.0.0.1", "RICHNESS_METRICS_PORT": str(metrics_port)},
+                healthy=lambda: http_ready(f"http://127.0.0.1:{metrics_port}/metrics"), start_timeout_s=90,
+                stop_timeout_s=30)

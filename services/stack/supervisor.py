@@ -29,6 +29,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.stack import components
+from shared.clickhouse.client import connect
+from shared.clickhouse.schema import migrate
+from shared.config import Settings
 from services.stack.processes import (Running, Spec, StackError, free_port, port_is_free, spawn,
                                       stop, wait_healthy)
 
@@ -45,7 +48,17 @@ class StackSettings(BaseSettings):
     clickhouse_http_port: int = Field(default=0, ge=0, le=65535)
     clickhouse_tcp_port: int = Field(default=0, ge=0, le=65535)
     ingest_port: int = Field(default=0, ge=0, le=65535)
+    processor_metrics_port: int = Field(default=0, ge=0, le=65535)
+    sink_metrics_port: int = Field(default=0, ge=0, le=65535)
     partitions: int = Field(default=2, ge=1, le=64)
+
+
+@dataclass
+class Step:
+    """A one-off step between components (e.g. the schema, once ClickHouse is up)."""
+
+    name: str
+    run: Callable[[], None]
 
 
 @dataclass
@@ -110,6 +123,10 @@ class LocalStack:
             started: list[Running] = []
             try:
                 for spec in self._specs(info, ports):
+                    if isinstance(spec, Step):
+                        report(f"applying {spec.name}")
+                        spec.run()
+                        continue
                     report(f"starting {spec.name}")
                     process = spawn(spec, self.logs)
                     started.append(process)
@@ -148,7 +165,7 @@ class LocalStack:
         return StackInfo(**json.loads(self.stack_json.read_text()))
 
     # --- internals ------------------------------------------------------------------------
-    def _specs(self, info: StackInfo, ports: dict[str, int]) -> Iterator[Spec]:
+    def _specs(self, info: StackInfo, ports: dict[str, int]) -> Iterator[Spec | Step]:
         if "RICHNESS_KAFKA_BOOTSTRAP" not in os.environ:
             yield components.broker(ports["broker"])
         if "RICHNESS_CLICKHOUSE_URL" not in os.environ:
@@ -156,6 +173,19 @@ class LocalStack:
                 self.dir / "clickhouse", http_port=ports["clickhouse_http"], tcp_port=ports["clickhouse_tcp"],
                 admin_user=info.clickhouse_user, admin_password=info.clickhouse_password,
                 reader_user=info.clickhouse_reader_user, reader_password=info.clickhouse_reader_password)
+        env = self.service_env(info)
+        yield Step("schema", lambda: self._migrate(env))
+        yield components.ingest(env, ports["ingest"])
+        yield components.worker("processor", "services.processor", env, ports["processor_metrics"])
+        yield components.worker("sink", "services.sink", env, ports["sink_metrics"])
+
+    @staticmethod
+    def _migrate(env: dict[str, str]) -> None:
+        settings = Settings(**{k.removeprefix("RICHNESS_").lower(): v for k, v in env.items()})
+        try:
+            migrate(connect(settings), settings.clickhouse_database)
+        except Exception as exc:  # noqa: BLE001 - reported with the component's name
+            raise StackError(f"applying the ClickHouse schema failed: {exc}") from exc
 
     def service_env(self, info: StackInfo) -> dict[str, str]:
         """Environment of the project's own services when run by the local stack."""
@@ -181,6 +211,8 @@ class LocalStack:
             "clickhouse_http": self.settings.clickhouse_http_port,
             "clickhouse_tcp": self.settings.clickhouse_tcp_port,
             "ingest": self.settings.ingest_port,
+            "processor_metrics": self.settings.processor_metrics_port,
+            "sink_metrics": self.settings.sink_metrics_port,
         }
         ports: dict[str, int] = {}
         for name, port in configured.items():

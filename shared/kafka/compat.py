@@ -84,3 +84,20 @@ async def _fetch_high_watermarks(consumer: AIOKafkaConsumer, listed: dict[TopicP
             raise TimeoutError(f"no high watermark from the broker for {missing}")
         await consumer.getmany(timeout_ms=200, max_records=1)
     return {tp: max(offset, consumer.highwater(tp)) for tp, offset in listed.items()}
+
+
+def patch_faust(settings: Settings) -> None:
+    """Make Faust read true end offsets from the local broker (quirk 1).
+
+    Faust decides that a table's recovery from its changelog is complete when it reaches the
+    partition's end offset. With the broker's short answer it would stop early and start with
+    missing state. Only applied against Tansu; a no-op against Apache Kafka.
+    """
+    if not settings.is_tansu:
+        return
+    from faust.transport.drivers import aiokafka as driver  # noqa: PLC0415 - Faust is the processor's only
+
+    async def _highwaters(self, partitions):  # type: ignore[no-untyped-def]
+        return await end_offsets(settings, partitions)
+
+    driver.AIOKafkaConsumerThread._highwaters = _highwaters  # type: ignore[method-assign]

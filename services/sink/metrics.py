@@ -1,0 +1,11 @@
+"""Prometheus metrics of the sink."""
+from prometheus_client import Counter, Gauge, Histogram
+
+ROWS = Counter("richness_sink_rows_total", "Rows inserted into ClickHouse", ["table"])
+BATCH_ROWS = Histogram("richness_sink_batch_rows", "Rows per flushed batch",
+                       buckets=(1, 10, 100, 1000, 5000, 10000, 50000, 100000, 250000))
+INSERT_SECONDS = Histogram("richness_sink_insert_seconds", "ClickHouse insert latency per table", ["table"],
+                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+RETRIES = Counter("richness_sink_retries_total", "Inserts retried after a transient ClickHouse error", ["table"])
+DEAD_LETTERS = Counter("richness_sink_dead_letters_total", "Records or rows sent to the dead-letter topic", ["reason"])
+LAG = Gauge("richness_sink_lag", "Records fetched by the broker but not yet stored", ["topic", "partition"])

@@ -1,0 +1,197 @@
+"""Batches from Kafka into ClickHouse: size- and time-bounded, retried, dead-lettered.
+
+The loop: collect records until ``max_rows`` or ``max_wait_s``; turn them into rows; insert
+each table's rows; only then commit the offsets. A crash anywhere before the commit replays the
+batch, which the ReplacingMergeTree tables absorb. ClickHouse being down is transient: the same
+batch is retried with capped exponential backoff while nothing is committed. A record that can
+never be stored (it does not decode, or ClickHouse rejects a row for what it is) goes to the
+dead-letter topic with the reason and its source, and is then committed like the rest.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from services.sink import metrics
+from services.sink.rows import COLUMNS, Rows
+from shared.config import Settings
+from shared.kafka import compat
+
+log = logging.getLogger("richness.sink")
+
+GROUP_ID = "richness-sink"
+
+# ClickHouse error codes that mean "this row is wrong", never "try again later".
+PERMANENT_CODES = {6, 26, 27, 32, 38, 41, 43, 53, 69, 70, 72, 117, 130, 131, 321, 386}
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def is_permanent(exc: Exception) -> bool:
+    match = _CODE.search(str(exc))
+    return isinstance(exc, DatabaseError) and match is not None and int(match.group(1)) in PERMANENT_CODES
+
+
+@dataclass
+class SinkOptions:
+    max_rows: int = 50_000
+    max_wait_s: float = 0.25
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 10.0
+
+
+class Sink:
+    def __init__(self, settings: Settings, client_factory: Callable[[], Client], options: SinkOptions | None = None):
+        self.settings = settings
+        self.options = options or SinkOptions()
+        self._client_factory = client_factory
+        self._client: Client | None = None
+        self._stopping = asyncio.Event()
+        self.database = settings.clickhouse_database
+        self._stored: dict[TopicPartition, int] = {}
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            self.settings.events_topic, self.settings.facts_topic,
+            bootstrap_servers=self.settings.kafka_bootstrap, group_id=GROUP_ID,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_poll_records=self.options.max_rows, **compat.group_options(self.settings))
+        producer = AIOKafkaProducer(**compat.producer_options(self.settings))
+        await consumer.start()
+        await producer.start()
+        log.info("sink consuming %s and %s into %s", self.settings.events_topic, self.settings.facts_topic,
+                 self.database)
+        try:
+            while not self._stopping.is_set():
+                records = await self._collect(consumer)
+                if not records:
+                    continue
+                await self._store(records, producer)
+                await self._commit(consumer, records)
+                self._report_lag(consumer)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    async def _collect(self, consumer: AIOKafkaConsumer) -> list[ConsumerRecord]:
+        records: list[ConsumerRecord] = []
+        deadline = None
+        while len(records) < self.options.max_rows and not self._stopping.is_set():
+            timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
+            if deadline is not None and timeout == 0:
+                break
+            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000),
+                                             max_records=self.options.max_rows - len(records))
+            for batch in fetched.values():
+                records.extend(batch)
+            if records and deadline is None:
+                deadline = time.monotonic() + self.options.max_wait_s
+            if not fetched and deadline is None:
+                break  # idle: let the caller check for stop
+        return records
+
+    async def _store(self, records: list[ConsumerRecord], producer: AIOKafkaProducer) -> None:
+        rows = Rows()
+        for record in records:
+            try:
+                if record.topic == self.settings.events_topic:
+                    rows.add_event(record.value)
+                else:
+                    rows.add_facts(record.value)
+            except (msgspec.DecodeError, msgspec.ValidationError, TypeError) as exc:
+                await self._dead_letter(producer, record.value, f"undecodable record: {exc}",
+                                        f"{record.topic}/{record.partition}/{record.offset}", "undecodable")
+        metrics.BATCH_ROWS.observe(len(rows))
+        for table, table_rows in rows.tables.items():
+            if table_rows:
+                await self._insert_all(table, table_rows, producer)
+
+    async def _insert_all(self, table: str, rows: list[tuple], producer: AIOKafkaProducer) -> None:
+        """Insert rows; bisect a permanently rejected batch down to the rows that cause it."""
+        try:
+            await self._insert_with_retry(table, rows)
+        except DatabaseError as exc:
+            if len(rows) == 1:
+                await self._dead_letter(producer, _row_json(table, rows[0]), f"rejected by ClickHouse: {exc}",
+                                        table, "rejected")
+                return
+            middle = len(rows) // 2
+            await self._insert_all(table, rows[:middle], producer)
+            await self._insert_all(table, rows[middle:], producer)
+
+    async def _insert_with_retry(self, table: str, rows: list[tuple]) -> None:
+        delay = self.options.backoff_initial_s
+        while True:
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(self._insert, table, rows)
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if is_permanent(exc):
+                    raise
+                metrics.RETRIES.labels(table).inc()
+                log.warning("insert into %s failed (%s); retrying in %.1f s", table, _first_line(exc), delay)
+                self._client = None  # reconnect: the server may have restarted
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.options.backoff_max_s)
+                continue
+            metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
+            metrics.ROWS.labels(table).inc(len(rows))
+            return
+
+    def _insert(self, table: str, rows: list[tuple]) -> None:
+        if self._client is None:
+            self._client = self._client_factory()
+        self._client.insert(f"{self.database}.{table}", rows, column_names=list(COLUMNS[table]))
+
+    async def _dead_letter(self, producer: AIOKafkaProducer, value: bytes, reason: str, source: str, kind: str) -> None:
+        log.error("dead-lettering a record from %s: %s", source, _first_line(reason))
+        metrics.DEAD_LETTERS.labels(kind).inc()
+        while True:
+            try:
+                await producer.send_and_wait(self.settings.dead_letter_topic, value, headers=[
+                    ("richness-error", reason.encode()[:1000]), ("richness-source", source.encode())])
+                return
+            except KafkaError as exc:  # the record must not be committed unless it is kept somewhere
+                log.warning("dead-letter topic unavailable (%s); retrying", exc)
+                await asyncio.sleep(1)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        self._stored.update(offsets)
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # Partitions moved to another member during a long retry: it will store them again,
+            # which the deduplicating tables absorb.
+            log.warning("commit failed after a rebalance (%s); records will be replayed", exc)
+
+    def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        # highwater comes from Fetch responses, which the local broker reports correctly.
+        for tp, stored in self._stored.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                metrics.LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - stored))
+
+
+def _first_line(exc: object) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _row_json(table: str, row: tuple) -> bytes:
+    return msgspec.json.encode({"table": table, "row": [str(v) if v is not None else None for v in row]})

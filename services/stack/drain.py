@@ -1,0 +1,52 @@
+"""``richness drain``: wait until every accepted event is reflected in ClickHouse.
+
+Order matters. The processor commits an event's offset only after the facts it produced were
+flushed to the facts topic, and the sink commits only after ClickHouse confirmed the rows. So:
+(1) the processor has no lag on the events topic, THEN (2) the sink has no lag on the events topic
+and on the facts topic as it stands after (1). Both hold => every accepted event and every fact
+derived from it is stored.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from services.processor.app import APP_ID as PROCESSOR_GROUP
+from services.sink.sink import GROUP_ID as SINK_GROUP
+from shared.config import Settings
+from shared.kafka.lag import group_lag, partitions_of
+
+
+@dataclass
+class Lag:
+    processor: int
+    sink: int
+
+    @property
+    def total(self) -> int:
+        return self.processor + self.sink
+
+
+async def pipeline_lag(settings: Settings) -> Lag:
+    events = await partitions_of(settings, [settings.events_topic])
+    processor = sum((await group_lag(settings, PROCESSOR_GROUP, events)).values())
+    if processor:
+        return Lag(processor, -1)  # the sink's figure would be stale; -1 = not measured yet
+    facts = await partitions_of(settings, [settings.facts_topic])
+    sink = sum((await group_lag(settings, SINK_GROUP, events + facts)).values())
+    return Lag(0, sink)
+
+
+async def drain(settings: Settings, timeout_s: float, report: Callable[[Lag], None] = lambda _: None,
+                poll_s: float = 0.25) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lag = await pipeline_lag(settings)
+        report(lag)
+        if lag.processor == 0 and lag.sink == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll_s)
