@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=10_000, ge=1)
 
     # --- workers (processor, sink) ---------------------------------------------------------
+    # Consumer groups are "<prefix>-processor" and "<prefix>-sink"; Faust's changelog topics
+    # are named after the processor's group. Two pipelines on one broker need two prefixes.
+    group_prefix: str = Field(default="richness", pattern=r"^[A-Za-z0-9._-]+$")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no metrics listener
 
@@ -60,6 +63,26 @@ class Settings(BaseSettings):
     @property
     def is_tansu(self) -> bool:
         return self.kafka_compat == "tansu"
+
+    @property
+    def processor_group(self) -> str:
+        return f"{self.group_prefix}-processor"
+
+    @property
+    def sink_group(self) -> str:
+        return f"{self.group_prefix}-sink"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as RICHNESS_* variables, secrets included (for child processes)."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, list):
+                value = ",".join(v.get_secret_value() if isinstance(v, SecretStr) else str(v) for v in value)
+            env[f"RICHNESS_{name.upper()}"] = str(value)
+        return env
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """``richness``: run the local stack and work with it (contract §5)."""
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -8,8 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.stack.drain import drain as pipeline_drain
 from services.stack.processes import StackError
 from services.stack.supervisor import DEFAULT_DATA_DIR, LocalStack
+from shared.clickhouse.client import connect
+from shared.clickhouse.schema import migrate as apply_schema
+from shared.config import Settings
 
 app = typer.Typer(help="Richness: measure the quality of social engagement, live.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -71,6 +76,43 @@ def status(data_dir: Path = DataDir, as_json: bool = typer.Option(False, "--json
         console.print(table)
     if not rows or not all(row.alive for row in rows):
         raise typer.Exit(1)
+
+
+@app.command()
+def drain(timeout: float = typer.Option(120.0, "--timeout", help="Give up after this many seconds."),
+          data_dir: Path = DataDir) -> None:
+    """Return once every event accepted so far is reflected in the ClickHouse views (exit 1 on timeout)."""
+    settings = _settings(data_dir)
+    last = None
+
+    def show(lag) -> None:
+        nonlocal last
+        last = lag
+        status.update(f"draining: processor lag {lag.processor}, sink lag "
+                      f"{'…' if lag.sink < 0 else lag.sink}")
+
+    with console.status("draining…") as status:
+        done = asyncio.run(pipeline_drain(settings, timeout, report=show))
+    if not done:
+        fail(f"not drained after {timeout:.0f} s (processor lag {last.processor if last else '?'}, "
+             f"sink lag {last.sink if last and last.sink >= 0 else '?'}); see the logs in {data_dir}/logs", code=1)
+    console.print("drained: every accepted event is in ClickHouse")
+
+
+@app.command()
+def migrate(data_dir: Path = DataDir) -> None:
+    """Apply the ClickHouse schema (idempotent; `richness up` does it too)."""
+    settings = _settings(data_dir)
+    ran = apply_schema(connect(settings), settings.clickhouse_database)
+    console.print(f"applied: {', '.join(ran)}" if ran else "schema up to date")
+
+
+def _settings(data_dir: Path) -> Settings:
+    """The running local stack's settings if there is one, else RICHNESS_* from the environment."""
+    stack = LocalStack(data_dir)
+    if stack.stack_json.exists():
+        return stack.client_settings()
+    return Settings()
 
 
 if __name__ == "__main__":

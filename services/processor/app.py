@@ -29,7 +29,6 @@ from shared.kafka import compat
 
 log = logging.getLogger("richness.processor")
 
-APP_ID = "richness-processor"
 BATCH_MAX = 5000
 BATCH_WITHIN_S = 0.1
 FACTS_PER_RECORD = 2000  # keeps each facts record well below Kafka's 1 MB default
@@ -40,7 +39,7 @@ _encode_facts = msgspec.json.Encoder().encode
 def create_app(settings: Settings) -> faust.App:
     compat.patch_faust(settings)
     app = faust.App(
-        APP_ID,
+        settings.processor_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         processing_guarantee="at_least_once",

@@ -30,8 +30,6 @@ from shared.kafka import compat
 
 log = logging.getLogger("richness.sink")
 
-GROUP_ID = "richness-sink"
-
 # ClickHouse error codes that mean "this row is wrong", never "try again later".
 PERMANENT_CODES = {6, 26, 27, 32, 38, 41, 43, 53, 69, 70, 72, 117, 130, 131, 321, 386}
 _CODE = re.compile(r"Code: (\d+)")
@@ -66,7 +64,7 @@ class Sink:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             self.settings.events_topic, self.settings.facts_topic,
-            bootstrap_servers=self.settings.kafka_bootstrap, group_id=GROUP_ID,
+            bootstrap_servers=self.settings.kafka_bootstrap, group_id=self.settings.sink_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_records=self.options.max_rows, **compat.group_options(self.settings))
         producer = AIOKafkaProducer(**compat.producer_options(self.settings))

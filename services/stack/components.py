@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,9 @@ def broker(port: int) -> Spec:
 def broker_ready(bootstrap: str) -> bool:
     """The broker answers a metadata request."""
     from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415 - keeps CLI start-up light
+
+    # Refused connections are expected while the broker starts; they are not news to the user.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
     async def probe() -> bool:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from services.processor.app import APP_ID as PROCESSOR_GROUP
-from services.sink.sink import GROUP_ID as SINK_GROUP
 from shared.config import Settings
 from shared.kafka.lag import group_lag, partitions_of
 
@@ -31,11 +29,11 @@ class Lag:
 
 async def pipeline_lag(settings: Settings) -> Lag:
     events = await partitions_of(settings, [settings.events_topic])
-    processor = sum((await group_lag(settings, PROCESSOR_GROUP, events)).values())
+    processor = sum((await group_lag(settings, settings.processor_group, events)).values())
     if processor:
         return Lag(processor, -1)  # the sink's figure would be stale; -1 = not measured yet
     facts = await partitions_of(settings, [settings.facts_topic])
-    sink = sum((await group_lag(settings, SINK_GROUP, events + facts)).values())
+    sink = sum((await group_lag(settings, settings.sink_group, events + facts)).values())
     return Lag(0, sink)
 
 

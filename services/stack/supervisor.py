@@ -80,6 +80,8 @@ class StackInfo:
     clickhouse_reader_user: str
     clickhouse_reader_password: str
     data_dir: str
+    kafka_compat: str = "tansu"
+    partitions: int = 2
     logs: dict[str, str] = field(default_factory=dict)
 
 
@@ -119,6 +121,10 @@ class LocalStack:
                 clickhouse_reader_password=os.environ.get("RICHNESS_CLICKHOUSE_READER_PASSWORD")
                 or secret["clickhouse_reader_password"],
                 data_dir=str(self.dir),
+                # The embedded broker is always Tansu; an external one is Kafka unless told otherwise.
+                kafka_compat=os.environ.get("RICHNESS_KAFKA_COMPAT", "kafka")
+                if "RICHNESS_KAFKA_BOOTSTRAP" in os.environ else "tansu",
+                partitions=self.settings.partitions,
             )
             started: list[Running] = []
             try:
@@ -179,9 +185,13 @@ class LocalStack:
         yield components.worker("processor", "services.processor", env, ports["processor_metrics"])
         yield components.worker("sink", "services.sink", env, ports["sink_metrics"])
 
+    def client_settings(self) -> Settings:
+        """Settings that reach the running stack (for drain, import, queries)."""
+        return settings_from_env(self.service_env(self.info()))
+
     @staticmethod
     def _migrate(env: dict[str, str]) -> None:
-        settings = Settings(**{k.removeprefix("RICHNESS_").lower(): v for k, v in env.items()})
+        settings = settings_from_env(env)
         try:
             migrate(connect(settings), settings.clickhouse_database)
         except Exception as exc:  # noqa: BLE001 - reported with the component's name
@@ -189,11 +199,10 @@ class LocalStack:
 
     def service_env(self, info: StackInfo) -> dict[str, str]:
         """Environment of the project's own services when run by the local stack."""
-        embedded_broker = "RICHNESS_KAFKA_BOOTSTRAP" not in os.environ
         return {
             "RICHNESS_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
-            "RICHNESS_KAFKA_COMPAT": "tansu" if embedded_broker else os.environ.get("RICHNESS_KAFKA_COMPAT", "kafka"),
-            "RICHNESS_PARTITIONS": str(self.settings.partitions),
+            "RICHNESS_KAFKA_COMPAT": info.kafka_compat,
+            "RICHNESS_PARTITIONS": str(info.partitions),
             "RICHNESS_CLICKHOUSE_URL": info.clickhouse_url,
             "RICHNESS_CLICKHOUSE_USER": info.clickhouse_user,
             "RICHNESS_CLICKHOUSE_PASSWORD": info.clickhouse_password,
@@ -258,6 +267,10 @@ class LocalStack:
             except BlockingIOError:
                 raise StackError(f"another richness command is starting or stopping the stack in {self.dir}") from None
             yield
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    return Settings(**{key.removeprefix("RICHNESS_").lower(): value for key, value in env.items()})
 
 
 def _fresh_port(taken: set[int]) -> int:

@@ -117,7 +117,7 @@ class ConversationState:
         below = self._descendants(post_id)
         before = [(reply, reply.depth) for reply in below]
         for reply in below:
-            reply.depth = None
+            pass
         pending = [post_id]
         while pending:
             for child in self._children.get(pending.pop(), ()):

@@ -15,7 +15,7 @@ import msgspec
 from shared.domain.facts import EdgeEventFact, EdgeStateFact
 from shared.events import Event
 
-Fact = EdgeEventFact | EdgeStateFact
+PairFact = EdgeEventFact | EdgeStateFact
 
 
 class _EdgeEvent(msgspec.Struct, array_like=True, frozen=True, order=True):
@@ -51,7 +51,7 @@ class PairState:
     def version(self) -> int:
         return len(self._events)
 
-    def add(self, event: Event) -> list[Fact]:
+    def add(self, event: Event) -> list[PairFact]:
         """Take one event; return every new fact and every fact whose values changed.
 
         An event id already held changes nothing and returns no facts.
@@ -71,38 +71,34 @@ class PairState:
                              f"{self.low!r} and {self.high!r}")
         return event.actor == self.low
 
-    def _facts(self, version: int) -> dict[tuple[str, ...], Fact]:
+    def _facts(self, version: int) -> dict[tuple[str, ...], PairFact]:
         """Every fact of the current sequence, stamped with ``version``, by fact key."""
         ends = {True: (self.low, self.high), False: (self.high, self.low)}
         active = {True: False, False: False}
-        since: dict[bool, int | None] = {}
-        # Per event: (event, delta, active after it, mutual delta), in (ts, id) order.
-        steps: list[tuple[_EdgeEvent, int, bool, int]] = []
+        since: dict[bool, int | None] = {}  # an entry for every direction that has events
+        steps = []  # (event, delta, active after it, mutual delta), in (ts, id) order
         for e in self._events:
             was_active, was_mutual = active[e.forward], active[True] and active[False]
             active[e.forward] = e.follow
-            if e.follow and not was_active:
-                since[e.forward] = e.ts
-            elif not e.follow:
-                since[e.forward] = None
-            mutual_delta = (active[True] and active[False]) - was_mutual
-            steps.append((e, e.follow - was_active, e.follow, mutual_delta))
+            if e.follow != was_active:
+                since[e.forward] = e.ts if e.follow else None
+            else:
+                since.setdefault(e.forward, None)  # no transition; registers a first unfollow
+            # bool - bool: +1 on a rise, -1 on a fall, 0 without transition
+            steps.append((e, e.follow - was_active, e.follow, (active[True] and active[False]) - was_mutual))
 
-        facts: dict[tuple[str, ...], Fact] = {}
-        # Walking backwards, the first event met of a (direction, ts) group is its last one, whose
-        # outcome is the edge's state at that ts.
-        group: dict[bool, tuple[int, bool]] = {}
+        event_facts = []
+        # Backwards, the first event met of a (direction, ts) group is its last one, whose outcome
+        # is the edge's state at that ts.
+        state_at_ts: dict[bool, tuple[int, bool]] = {}
         for e, delta, active_after, mutual_delta in reversed(steps):
-            if group.get(e.forward, (None,))[0] != e.ts:
-                group[e.forward] = (e.ts, active_after)
+            last = state_at_ts.get(e.forward)
+            if last is None or last[0] != e.ts:
+                state_at_ts[e.forward] = last = (e.ts, active_after)
             follower, account = ends[e.forward]
-            fact = EdgeEventFact(e.id, follower, account, e.ts, delta, group[e.forward][1], mutual_delta, version)
-            facts[fact.key] = fact
-        for forward, ts in since.items():
-            follower, account = ends[forward]
-            state = EdgeStateFact(follower, account, active[forward], ts, version)
-            facts[state.key] = state
-        return facts
+            event_facts.append(EdgeEventFact(e.id, follower, account, e.ts, delta, last[1], mutual_delta, version))
+        state_facts = [EdgeStateFact(*ends[forward], active[forward], ts, version) for forward, ts in since.items()]
+        return {fact.key: fact for fact in [*reversed(event_facts), *state_facts]}
 
     def to_bytes(self) -> bytes:
         return _encoder.encode(_Snapshot(self.low, self.high, self._events))

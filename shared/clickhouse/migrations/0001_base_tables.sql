@@ -4,7 +4,8 @@
 
 CREATE DATABASE IF NOT EXISTS {db};
 
--- Every distinct event (by id), as validated by the ingest API.
+-- Every distinct event (by id), as validated by the ingest API. A resent event keeps the
+-- received_at of its first arrival: the highest first_seen wins.
 CREATE TABLE IF NOT EXISTS {db}.events_raw
 (
     id          String,
@@ -16,9 +17,10 @@ CREATE TABLE IF NOT EXISTS {db}.events_raw
     parent_id   Nullable(String),
     root_id     Nullable(String),
     url         Nullable(String),
-    received_at DateTime64(3, 'UTC')
+    received_at DateTime64(3, 'UTC'),
+    first_seen  UInt64 MATERIALIZED 18446744073709551615 - toUInt64(toUnixTimestamp64Milli(received_at))
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ReplacingMergeTree(first_seen)
 PARTITION BY toYYYYMM(ts)
 ORDER BY id;
 

@@ -126,7 +126,7 @@ SELECT
     e.account                                  AS account,
     e.follower                                 AS follower,
     assumeNotNull(e.since)                     AS since,
-    back.follower IS NOT NULL                  AS mutual,
+    CAST(back.follower IS NOT NULL, 'Bool')    AS mutual,
     toUInt64(ifNull(r.replies, 0))             AS replies,
     toUInt64(ifNull(c.clicks, 0))              AS clicks,
     multiIf(r.last_reply IS NULL, c.last_click,

@@ -1,0 +1,137 @@
+"""The real pipeline for end-to-end tests: ingest API, processor and sink as separate processes
+(started exactly like ``richness up`` starts them) on the session's broker and ClickHouse, with
+topics, consumer groups and a database of their own."""
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable
+
+import httpx
+
+from services.stack import components
+from services.stack.drain import drain
+from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
+from shared.clickhouse.client import connect
+from shared.clickhouse.schema import migrate
+from shared.config import Settings
+from shared.events import Event
+from tests.conftest import settings_for
+
+VIEW_KEYS = {
+    "events": ("id",),
+    "account_daily": ("account", "day"),
+    "threads": ("root_id",),
+    "followers": ("account", "follower"),
+}
+
+
+class Pipeline:
+    def __init__(self, broker, clickhouse, log_dir: Path, **overrides):
+        suffix = uuid.uuid4().hex[:8]
+        self.api_key = "test-key-" + suffix
+        self.settings: Settings = settings_for(
+            broker, clickhouse, clickhouse_database=f"e2e_{suffix}", group_prefix=f"e2e-{suffix}",
+            api_keys=self.api_key, **overrides)
+        self.log_dir = log_dir
+        self.ingest_port = free_port()
+        env = self.settings.to_env()
+        self.specs: dict[str, Spec] = {
+            "ingest": components.ingest(env, self.ingest_port),
+            "processor": components.worker("processor", "services.processor", env, free_port()),
+            "sink": components.worker("sink", "services.sink", env, free_port()),
+        }
+        self.running: dict[str, Running] = {}
+        self.client = connect(self.settings)
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingest_port}"
+
+    def start(self, *names: str) -> None:
+        migrate(self.client, self.settings.clickhouse_database)
+        for name in names or tuple(self.specs):
+            self.running[name] = spawn(self.specs[name], self.log_dir)
+            wait_healthy(self.specs[name], self.running[name])
+
+    def kill(self, name: str, hard: bool = True) -> None:
+        import os
+        import signal
+
+        process = self.running.pop(name)
+        if hard:
+            os.killpg(process.pid, signal.SIGKILL)
+        stop(process)
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            stop(self.running.pop(name))
+
+    def post(self, events: list[dict], batch: int = 500) -> int:
+        accepted = 0
+        with httpx.Client(timeout=60) as http:
+            for start in range(0, len(events), batch):
+                response = http.post(f"{self.ingest_url}/v1/events", json=events[start:start + batch],
+                                     headers={"Authorization": f"Bearer {self.api_key}"})
+                assert response.status_code == 202, response.text
+                body = response.json()
+                assert body["rejected"] == 0, body["errors"][:3]
+                accepted += body["accepted"]
+        return accepted
+
+    def drain(self, timeout_s: float = 120) -> None:
+        assert asyncio.run(drain(self.settings, timeout_s)), f"pipeline not drained in {timeout_s} s"
+
+    def views(self) -> dict[str, list[dict]]:
+        db = self.settings.clickhouse_database
+        result = {}
+        for view, key in VIEW_KEYS.items():
+            rows = self.client.query(f"SELECT * FROM {db}.{view}").named_results()
+            result[view] = sorted((normalise(row) for row in rows), key=lambda r: tuple(r[k] for k in key))
+        return result
+
+
+def normalise(row: dict) -> dict:
+    """ClickHouse values in the reference's representation (ms ints, dates, floats, None)."""
+    out = {}
+    for name, value in row.items():
+        if isinstance(value, datetime):
+            value = int(round(value.timestamp() * 1000))
+        elif isinstance(value, bool):
+            value = bool(value)
+        out[name] = value
+    return out
+
+
+def reference_rows(events: Iterable[Event]) -> dict[str, list[dict]]:
+    from tests.reference import compute_views
+
+    views = compute_views(events)
+    return {view: sorted(rows, key=lambda r: tuple(r[k] for k in key)) for view, key in VIEW_KEYS.items()
+            for rows in [views[view]]}
+
+
+def assert_views_equal(actual: dict[str, list[dict]], expected: dict[str, list[dict]]) -> None:
+    for view, key in VIEW_KEYS.items():
+        got, want = actual[view], expected[view]
+        got_keys = [tuple(r[k] for k in key) for r in got]
+        want_keys = [tuple(r[k] for k in key) for r in want]
+        missing = sorted(set(want_keys) - set(got_keys))[:5]
+        extra = sorted(set(got_keys) - set(want_keys))[:5]
+        assert not missing and not extra and len(got) == len(want), \
+            f"{view}: {len(got)} rows vs {len(want)} expected; missing {missing}, unexpected {extra}"
+        for g, w in zip(got, want):
+            for column, expected_value in w.items():
+                if column == "received_at":  # the server's clock: checked by the ingest tests
+                    continue
+                actual_value = g[column]
+                same = (math.isclose(actual_value, expected_value, rel_tol=1e-9)
+                        if isinstance(expected_value, float) and isinstance(actual_value, float)
+                        else actual_value == expected_value)
+                assert same, f"{view} {tuple(w[k] for k in key)}: {column} = {actual_value!r}, expected {expected_value!r}"
+
+
+__all__ = ["Pipeline", "assert_views_equal", "reference_rows", "date"]
