@@ -1,0 +1,82 @@
+"""docker-compose.yml cannot run here (no Docker engine); check what can be checked: every
+service the project has is in it, with the right command, environment and health check."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from shared.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+STACK_ONLY = set()  # RICHNESS_* variables read by something other than shared.config.Settings
+
+
+def project_services() -> list[str]:
+    """Every runnable service of the project: a services/<name>/__main__.py."""
+    return sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
+
+
+def test_project_services_are_found():
+    assert project_services() == ["ingest", "processor", "sink"]
+
+
+def test_every_project_service_runs_with_its_module_and_settings():
+    for name in project_services():
+        service = SERVICES[name]
+        assert service["command"] == ["python", "-m", f"services.{name}"], name
+        env = service["environment"]
+        assert env["RICHNESS_KAFKA_BOOTSTRAP"] == "kafka:9092"
+        assert env["RICHNESS_KAFKA_COMPAT"] == "kafka", "production uses the normal Kafka paths"
+        assert env["RICHNESS_CLICKHOUSE_URL"] == "http://clickhouse:8123"
+        assert "healthcheck" in service, name
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_every_richness_variable_is_a_setting():
+    known = {f"RICHNESS_{name.upper()}" for name in Settings.model_fields} | STACK_ONLY
+    for name, service in SERVICES.items():
+        env = service.get("environment") or {}
+        for variable in env:
+            if variable.startswith("RICHNESS_") and name not in ("clickhouse", "grafana"):
+                assert variable in known, f"{name}: {variable} is read by nothing"
+
+
+def test_infrastructure_is_there_with_health_checks_and_volumes():
+    for name in ("kafka", "clickhouse", "grafana", "prometheus"):
+        assert "healthcheck" in SERVICES[name], name
+    assert SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
+    assert "grafana-clickhouse-datasource" in SERVICES["grafana"]["environment"]["GF_INSTALL_PLUGINS"]
+    mounts = " ".join(SERVICES["grafana"]["volumes"])
+    assert "./grafana/provisioning:/etc/grafana/provisioning" in mounts
+    for name in ("kafka", "clickhouse", "grafana", "prometheus"):
+        assert any(":/" in v and not v.startswith(".") for v in SERVICES[name]["volumes"]), f"{name} keeps no data"
+    assert SERVICES["migrate"]["command"] == ["richness", "migrate"]
+
+
+def test_prometheus_scrapes_every_service_on_its_port():
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job["dns_sd_configs"][0] for job in config["scrape_configs"]}
+    assert set(jobs) == set(project_services())
+    assert jobs["ingest"]["port"] == int(SERVICES["ingest"]["environment"]["RICHNESS_INGEST_PORT"])
+    for name in ("processor", "sink"):
+        assert jobs[name]["port"] == int(SERVICES[name]["environment"]["RICHNESS_METRICS_PORT"])
+        assert jobs[name]["names"] == [name]
+
+
+def test_host_ports_bind_loopback_by_default():
+    for name, service in SERVICES.items():
+        for mapping in service.get("ports", []):
+            assert mapping.startswith("127.0.0.1:") or mapping.startswith("${RICHNESS_INGEST_BIND:-127.0.0.1}"), \
+                f"{name} publishes {mapping} on every interface"
+
+
+def test_grafana_datasource_uses_the_read_only_user():
+    provisioning = yaml.safe_load((ROOT / "grafana/provisioning/datasources/richness.yaml").read_text())
+    clickhouse = next(d for d in provisioning["datasources"] if d["type"] == "grafana-clickhouse-datasource")
+    assert clickhouse["jsonData"]["username"] == "${RICHNESS_CLICKHOUSE_READER_USER}"
+    assert SERVICES["grafana"]["environment"]["RICHNESS_CLICKHOUSE_READER_USER"] == "richness_reader"
+    users = (ROOT / "deploy/clickhouse/users.d/richness.xml").read_text()
+    assert "<richness_reader>" in users and "<readonly>1</readonly>" in users
