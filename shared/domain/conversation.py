@@ -71,10 +71,14 @@ class ConversationState:
             self._post_event_ids.add(event.id)
             return []
         reply = _Reply(event.id, event.post_id, event.parent_id, event.actor, event.ts)  # type: ignore[arg-type]
+        previous = self._nodes.get(reply.post_id)
         self._link(reply)
         reply.depth = self._depth_of(reply)
         changed = {reply.id: reply}
-        if self._nodes.get(reply.post_id) is reply:
+        # What hangs below a node depends only on the node's depth, so when the reply became the
+        # node without changing that depth (typically: still none), nothing below needs a look.
+        # That keeps a reply still waiting for its parent O(1) however much waits below it.
+        if self._nodes.get(reply.post_id) is reply and reply.depth != (previous.depth if previous else None):
             changed.update((r.id, r) for r in self._recompute_below(reply.post_id))
         version = self.version
         return [ReplyFact(r.id, self.root_id, r.post_id, r.actor, r.ts, r.depth, version)
@@ -108,8 +112,8 @@ class ConversationState:
         return parent.depth + 1
 
     def _recompute_below(self, post_id: str) -> list[_Reply]:
-        """Re-derive the depths of every reply hanging below the node ``post_id``, which just
-        appeared or changed; return those whose depth changed.
+        """Re-derive the depths of every reply hanging below the node ``post_id``, whose depth
+        just changed; return those whose depth changed.
 
         Costs O(size of that subtree). All of it is forgotten first and then derived top-down, so
         a cycle through ``post_id`` (whose members would otherwise feed each other) has no depth.
@@ -117,7 +121,7 @@ class ConversationState:
         below = self._descendants(post_id)
         before = [(reply, reply.depth) for reply in below]
         for reply in below:
-            pass
+            reply.depth = None
         pending = [post_id]
         while pending:
             for child in self._children.get(pending.pop(), ()):
@@ -127,6 +131,7 @@ class ConversationState:
         return [reply for reply, depth in before if reply.depth != depth]
 
     def _descendants(self, post_id: str) -> list[_Reply]:
+        """Every reply whose depth depends on the node ``post_id``."""
         found: list[_Reply] = []
         seen = {post_id}
         pending = [post_id]
