@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from types import FrameType
 
 from aiokafka.errors import KafkaError
 
@@ -11,6 +13,10 @@ from services.ingest.server import IngestServer
 from shared.config import Settings
 
 log = logging.getLogger("services.ingest")
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def main() -> int:
@@ -24,13 +30,16 @@ def main() -> int:
         return 2
     log.info("ingest API on http://%s:%d, event log %s topic %r (%d API keys)", settings.ingest_host,
              settings.ingest_port, settings.kafka_bootstrap, settings.events_topic, len(settings.api_keys))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
+    # installed before it: this one unwinds through the event log's shutdown and exits with 0
+    # (so does a signal during start-up).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
     try:
         asyncio.run(IngestServer(settings).serve())
     except KafkaError as exc:
         log.error("cannot use the event log at %s: %s", settings.kafka_bootstrap, exc)
         return 1
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

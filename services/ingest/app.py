@@ -73,10 +73,10 @@ def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
             return _json(400, ErrorBody(str(exc)))
 
         checked = validate(elements, now_ms())
-        metrics.count_rejections(checked.reasons())
         result = IngestResult(accepted=len(checked.events), rejected=len(checked.rejections),
                               errors=checked.rejections)
         if not checked.events:
+            metrics.count_rejections(checked.reasons())
             return _json(400, result)
 
         started = time.perf_counter()
@@ -88,7 +88,9 @@ def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
                                         "nothing in this request was accepted: retry it"), {"Retry-After": "1"})
         finally:
             metrics.produce_seconds.observe(time.perf_counter() - started)
+        # Counted only with an answer that reports them: a 503'd request will be sent again.
         metrics.events_accepted.inc(len(checked.events))
+        metrics.count_rejections(checked.reasons())
         return _json(202, result)
 
     @app.post(

@@ -9,15 +9,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from shared.config import Settings
-from shared.events import Event, encode_event
+from shared.events import Event
 from shared.kafka.compat import producer_options
-from shared.topics import routing_key
+from shared.topics import event_batches
 
 log = logging.getLogger(__name__)
 
-# Ingest sends requests of up to 10,000 events: large batches keep the number of produce
-# requests (each acknowledged by all replicas) small. aiokafka holds one open batch per
-# partition and makes senders wait while it is full, so the default 16 KiB is a bottleneck.
+# Records hold up to 500 events (~100 KiB). aiokafka keeps one open batch per partition and
+# makes senders wait while it is full: with the default 16 KiB every record waits for the one
+# before it to be acknowledged; 512 KiB batches several records per produce request.
 THROUGHPUT_OPTIONS: dict[str, Any] = {"max_batch_size": 512 * 1024, "linger_ms": 2}
 
 
@@ -45,24 +45,33 @@ class EventLog:
             self._producer = None
 
     async def append(self, events: Sequence[Event]) -> None:
-        """Return once the broker acknowledged every event (acks=all); else EventLogUnavailable."""
+        """Return once the broker acknowledged every event (acks=all); else EventLogUnavailable.
+
+        Events go out packed per partition (``shared.topics.event_batches``): a few records per
+        request, each acknowledged by the broker, instead of one record per event.
+        """
         if not events:
             return
         producer = self._require_started()
-        send, topic = producer.send, self._topic
+        deliveries: list[asyncio.Future] = []
         try:
             async with asyncio.timeout(self._timeout_s):
-                # Enqueue everything first so the producer can batch, then wait for all deliveries.
-                deliveries = [await send(topic, encode_event(event), key=routing_key(event)) for event in events]
-                # return_exceptions: every failed delivery is collected here, not logged as unretrieved.
+                partitions = len(await producer.partitions_for(self._topic))
+                # Enqueue every record first so the producer can batch, then wait for all of them.
+                for partition, value in event_batches(events, partitions):
+                    deliveries.append(await producer.send(self._topic, value, partition=partition))
                 outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        except TimeoutError:
-            raise EventLogUnavailable(f"no acknowledgement from the event log within {self._timeout_s:g} s") from None
-        except KafkaError as exc:
-            raise EventLogUnavailable(f"the event log refused the write: {type(exc).__name__}") from exc
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise EventLogUnavailable(f"the event log refused the write: {type(outcome).__name__}") from outcome
+        except BaseException as exc:
+            _abandon(deliveries)
+            if isinstance(exc, TimeoutError):
+                raise EventLogUnavailable(
+                    f"no acknowledgement from the event log within {self._timeout_s:g} s") from None
+            if isinstance(exc, KafkaError):
+                raise EventLogUnavailable(f"the event log refused the write: {type(exc).__name__}") from exc
+            raise
+        failure = next((outcome for outcome in outcomes if isinstance(outcome, BaseException)), None)
+        if failure is not None:
+            raise EventLogUnavailable(f"the event log refused the write: {type(failure).__name__}") from failure
 
     async def ready(self) -> bool:
         """The broker answers a metadata request and knows the events topic."""
@@ -79,3 +88,14 @@ class EventLog:
         if self._producer is None:
             raise RuntimeError("EventLog.start() was not called")
         return self._producer
+
+
+def _abandon(deliveries: list[asyncio.Future]) -> None:
+    """Nobody will look at these deliveries again: retrieve what failed, cancel what is pending
+    (no "exception never retrieved" logs later; the records may still reach the broker, but the
+    client was told nothing was accepted and will send them again)."""
+    for delivery in deliveries:
+        if not delivery.done():
+            delivery.cancel()
+        elif not delivery.cancelled():
+            delivery.exception()

@@ -19,10 +19,11 @@ class Rejection(msgspec.Struct):
 
 
 # Metric labels for rejections: a small fixed set derived from the reason's wording (the message
-# itself may quote client data, so it never becomes a label). First match wins.
+# itself may quote client data, so it never becomes a label). First match wins; the one message
+# that quotes client data (the unknown type's value) is matched first, so its data decides nothing.
 _REASON_RULES: tuple[tuple[str, str], ...] = (
-    ("not valid JSON", "malformed_json"),
     ("unknown event type", "unknown_type"),
+    ("not valid JSON", "malformed_json"),
     ("missing required field", "missing_field"),
     ("of length", "bad_length"),
     ("must carry a UTC offset", "ts_without_offset"),
@@ -57,7 +58,7 @@ def _string_id(raw: Any) -> str | None:
     """The element's ``id`` if it is an object with a string id (only for rejected elements)."""
     try:
         value = _id_probe.decode(raw).id
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeDecodeError):
         return None
     return value if isinstance(value, str) else None
 
@@ -83,4 +84,8 @@ def validate(elements: Sequence[Any], received_at_ms: int) -> Validated:
             accept(parse_event(raw, received_at_ms))
         except EventError as exc:
             result.rejections.append(Rejection(index, _string_id(raw), str(exc)))
+        except UnicodeDecodeError:
+            # msgspec raises this (not a DecodeError) for invalid UTF-8 inside a string, and
+            # parse_event lets it through: reject the element like any other malformed JSON.
+            result.rejections.append(Rejection(index, _string_id(raw), "not valid JSON: invalid UTF-8 in a string"))
     return result

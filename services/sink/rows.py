@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import msgspec
 
 from shared.domain.facts import EdgeEventFact, EdgeStateFact, Fact, ReplyFact
-from shared.events import Event
+from shared.topics import decode_event_batch
 
 # Columns of each table the sink writes (see shared/clickhouse/migrations).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -17,7 +17,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "edge_state": ("account", "follower", "active", "since", "version"),
 }
 
-_event_decoder = msgspec.json.Decoder(Event)
 _facts_decoder = msgspec.json.Decoder(list[Fact])
 
 
@@ -34,10 +33,11 @@ class Rows:
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
 
-    def add_event(self, raw: bytes) -> None:
-        e = _event_decoder.decode(raw)
-        self.tables["events_raw"].append((e.id, e.type, _time(e.ts), e.actor, e.target, e.post_id,
-                                          e.parent_id, e.root_id, e.url, _time(e.received_at)))
+    def add_events(self, raw: bytes) -> None:
+        rows = self.tables["events_raw"]
+        for e in decode_event_batch(raw):
+            rows.append((e.id, e.type, _time(e.ts), e.actor, e.target, e.post_id,
+                         e.parent_id, e.root_id, e.url, _time(e.received_at)))
 
     def add_facts(self, raw: bytes) -> None:
         for fact in _facts_decoder.decode(raw):

@@ -106,7 +106,7 @@ class Sink:
         for record in records:
             try:
                 if record.topic == self.settings.events_topic:
-                    rows.add_event(record.value)
+                    rows.add_events(record.value)
                 else:
                     rows.add_facts(record.value)
             except (msgspec.DecodeError, msgspec.ValidationError, TypeError) as exc:

@@ -29,6 +29,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.stack import components
+from services.stack.restore import restore_event_log
 from shared.clickhouse.client import connect
 from shared.clickhouse.schema import migrate
 from shared.config import Settings
@@ -57,8 +58,8 @@ class StackSettings(BaseSettings):
 class Step:
     """A one-off step between components (e.g. the schema, once ClickHouse is up)."""
 
-    name: str
-    run: Callable[[], None]
+    description: str
+    run: Callable[[Callable[[str], None]], object]  # gets the progress reporter
 
 
 @dataclass
@@ -130,8 +131,8 @@ class LocalStack:
             try:
                 for spec in self._specs(info, ports):
                     if isinstance(spec, Step):
-                        report(f"applying {spec.name}")
-                        spec.run()
+                        report(spec.description)
+                        spec.run(report)
                         continue
                     report(f"starting {spec.name}")
                     process = spawn(spec, self.logs)
@@ -180,7 +181,10 @@ class LocalStack:
                 admin_user=info.clickhouse_user, admin_password=info.clickhouse_password,
                 reader_user=info.clickhouse_reader_user, reader_password=info.clickhouse_reader_password)
         env = self.service_env(info)
-        yield Step("schema", lambda: self._migrate(env))
+        yield Step("applying the ClickHouse schema", lambda report: self._migrate(env))
+        if "RICHNESS_KAFKA_BOOTSTRAP" not in os.environ:  # a fresh in-memory broker
+            yield Step("restoring the event log from ClickHouse", lambda report: restore_event_log(
+                settings_from_env(env), lambda done, total: report(f"restoring the event log: {done:,}/{total:,} events")))
         yield components.ingest(env, ports["ingest"])
         yield components.worker("processor", "services.processor", env, ports["processor_metrics"])
         yield components.worker("sink", "services.sink", env, ports["sink_metrics"])

@@ -1,0 +1,121 @@
+"""Property-based: whatever a client sends, the API answers 202/400 (never 5xx), its counts add
+up, and every record in the topic is a valid canonical event under its routing key."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.events import EVENT_TYPES, parse_event
+from shared.topics import decode_event_batch, partition_for, routing_key
+from tests.ingest.helpers import NOW_MS, Ingest
+
+pytestmark = pytest.mark.broker
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40))
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10), inner, max_size=5)), max_leaves=20)
+
+FIELDS = ("id", "type", "ts", "actor", "target", "post_id", "parent_id", "root_id", "url")
+REQUIRED = {"follow": ("actor", "target"), "unfollow": ("actor", "target"), "post": ("actor", "post_id"),
+            "reply": ("actor", "post_id", "parent_id", "root_id"), "click": ("target",)}
+names = st.text(min_size=1, max_size=40)
+valid_timestamps = st.one_of(
+    st.integers(min_value=946_684_800_000, max_value=NOW_MS),
+    st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2026, 1, 1),
+                 timezones=st.timezones()).map(lambda dt: dt.isoformat()),
+)
+field_values = st.one_of(json_values, names, st.text(max_size=300), valid_timestamps, st.integers(),
+                         st.datetimes().map(lambda dt: dt.isoformat()), st.sampled_from(EVENT_TYPES))
+
+
+@st.composite
+def event_objects(draw) -> dict:
+    """Events that are valid, then zero to two fields removed or replaced by anything, so that
+    many are valid and the rest break the contract in every way (plus unknown fields)."""
+    kind = draw(st.sampled_from(EVENT_TYPES))
+    obj = {"id": draw(st.text(min_size=1, max_size=128)), "type": kind, "ts": draw(valid_timestamps)}
+    obj.update({name: draw(names) for name in REQUIRED[kind]})
+    for _ in range(draw(st.integers(0, 2))):
+        name = draw(st.sampled_from((*FIELDS, "extra")))
+        if draw(st.booleans()):
+            obj.pop(name, None)
+        else:
+            obj[name] = draw(field_values)
+    return obj
+
+
+elements = st.one_of(event_objects(), event_objects(), event_objects(), json_values)
+
+FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                       HealthCheck.too_slow])
+
+
+def _check_answer(response, element_count: int | None) -> int:
+    assert response.status_code in (202, 400), response.text
+    body = response.json()
+    if "error" in body:
+        assert response.status_code == 400 and isinstance(body["error"], str)
+        return 0
+    assert body["rejected"] == len(body["errors"])
+    if element_count is not None:
+        assert body["accepted"] + body["rejected"] == element_count
+        assert [e["index"] for e in body["errors"]] == sorted({e["index"] for e in body["errors"]})
+    assert (response.status_code == 202) == (body["accepted"] > 0)
+    return body["accepted"]
+
+
+def _assert_topic_holds_exactly_valid_events(ingest: Ingest, accepted: int) -> None:
+    partitions = ingest.settings.partitions
+    stored_count = 0
+    for record in ingest.records():
+        for stored in decode_event_batch(record.value):  # every record decodes
+            incoming = msgspec.to_builtins(stored)
+            incoming.pop("received_at")
+            assert parse_event(msgspec.json.encode(incoming), stored.received_at) == stored
+            assert record.partition == partition_for(routing_key(stored), partitions)
+            stored_count += 1
+    assert stored_count == accepted
+
+
+@FUZZ
+@given(batch=st.lists(elements, min_size=0, max_size=20))
+def _post_arrays(ingest: Ingest, accepted: list[int], batch: list) -> None:
+    accepted.append(_check_answer(ingest.post(batch), len(batch) or None))
+
+
+@FUZZ
+@given(value=json_values)
+def _post_values(ingest: Ingest, accepted: list[int], value: object) -> None:
+    count = 1 if isinstance(value, dict) else len(value) if isinstance(value, list) and value else None
+    accepted.append(_check_answer(ingest.post(value), count))
+
+
+@FUZZ
+@given(content=st.one_of(
+    st.binary(max_size=600),
+    st.lists(elements, max_size=8).map(msgspec.json.encode).flatmap(
+        lambda raw: st.integers(0, len(raw)).map(lambda cut: raw[:cut] + raw[cut + 1:]))),
+    ndjson=st.booleans())
+def _post_bytes(ingest: Ingest, accepted: list[int], content: bytes, ndjson: bool) -> None:
+    headers = {"Content-Type": "application/x-ndjson" if ndjson else "application/json"}
+    accepted.append(_check_answer(ingest.post(content=content, headers=headers), None))
+
+
+@FUZZ
+@given(lines=st.lists(st.one_of(elements.map(msgspec.json.encode), st.binary(max_size=50)), max_size=12))
+def _post_ndjson_lines(ingest: Ingest, accepted: list[int], lines: list[bytes]) -> None:
+    response = ingest.post(content=b"\n".join(lines), headers={"Content-Type": "application/x-ndjson"})
+    accepted.append(_check_answer(response, None))
+
+
+@pytest.mark.parametrize("scenario", [_post_arrays, _post_values, _post_bytes, _post_ndjson_lines],
+                         ids=["json-arrays", "json-values", "arbitrary-bytes", "ndjson-lines"])
+def test_never_5xx_and_only_valid_events_reach_the_topic(ingest, scenario):
+    accepted: list[int] = []
+    scenario(ingest, accepted)
+    _assert_topic_holds_exactly_valid_events(ingest, sum(accepted))
