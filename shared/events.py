@@ -6,7 +6,7 @@ sink decode the canonical form written to Kafka (``Event``).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal, Union
 
 import msgspec
@@ -28,11 +28,16 @@ class EventError(ValueError):
     """An event that breaks the contract; the message says which field and why."""
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
 def ts_to_ms(ts: datetime | int) -> int:
     if isinstance(ts, datetime):
         if ts.tzinfo is None:
             raise EventError("`ts` must carry a UTC offset (e.g. 2026-11-20T09:00:00Z) - at `$.ts`")
-        return int(ts.timestamp() * 1000)
+        # Exact integer arithmetic: float seconds * 1000 comes out 1 ms low for some times.
+        return (ts - _EPOCH) // _MILLISECOND
     return ts
 
 
@@ -131,6 +136,8 @@ def parse_event(raw: bytes | str, received_at_ms: int | None = None) -> Event:
         raise EventError(_explain(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise EventError(f"not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise EventError("not valid JSON: invalid UTF-8 in a string") from None
     return from_incoming(incoming, now)
 
 

@@ -23,11 +23,12 @@ records that can never be stored.
 """
 from __future__ import annotations
 
+import struct
 from collections import defaultdict
+from functools import lru_cache
 from typing import Iterable
 
 import msgspec
-from aiokafka.partitioner import murmur2
 
 from shared.events import Event
 
@@ -58,8 +59,36 @@ def routing_key(event: Event) -> bytes:
     return _encode(("account", event.target))
 
 
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 hash (as the Java client and aiokafka compute it), reading 4-byte words at
+    once: aiokafka's byte-by-byte version was half of the ingest API's CPU time."""
+    length = len(data)
+    m, r = 0x5BD1E995, 24
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    words = length // 4
+    for k in struct.unpack_from(f"<{words}I", data):
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = data[words * 4:]
+    if len(tail) >= 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if tail:
+        h ^= tail[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+@lru_cache(maxsize=1 << 16)
 def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2), so tools that key by the same bytes agree."""
+    """Kafka's default partitioner, so tools that key by the same bytes agree. Cached: busy
+    accounts and conversations come back again and again."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 

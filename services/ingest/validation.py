@@ -84,8 +84,4 @@ def validate(elements: Sequence[Any], received_at_ms: int) -> Validated:
             accept(parse_event(raw, received_at_ms))
         except EventError as exc:
             result.rejections.append(Rejection(index, _string_id(raw), str(exc)))
-        except UnicodeDecodeError:
-            # msgspec raises this (not a DecodeError) for invalid UTF-8 inside a string, and
-            # parse_event lets it through: reject the element like any other malformed JSON.
-            result.rejections.append(Rejection(index, _string_id(raw), "not valid JSON: invalid UTF-8 in a string"))
     return result
