@@ -89,7 +89,8 @@ class Pipeline:
         db = self.settings.clickhouse_database
         result = {}
         for view, key in VIEW_KEYS.items():
-            rows = self.client.query(f"SELECT * FROM {db}.{view}").named_results()
+            # readonly=1 as the dashboards' user has it: a view must not rely on query settings.
+            rows = self.client.query(f"SELECT * FROM {db}.{view}", settings={"readonly": 1}).named_results()
             result[view] = sorted((normalise(row) for row in rows), key=lambda r: tuple(r[k] for k in key))
         return result
 

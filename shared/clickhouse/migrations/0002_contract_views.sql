@@ -3,10 +3,14 @@
 -- (FINAL), so every figure is a function of the distinct events, never of how often a row was
 -- delivered. Replaced on every migration run, so changing a view is a new file or an edit here.
 
+-- Views must not depend on query settings (join_use_nulls and the like): the read-only user
+-- cannot change settings, so a SETTINGS clause would silently not apply for it. Outer joins
+-- therefore join Nullable columns, whose default for "no match" is NULL.
+
 -- Owner of each conversation: the actor of the `post` whose post_id is the root (the earliest by
 -- (ts, id) should a source ever send two).
 CREATE OR REPLACE VIEW {db}.conversation_owners AS
-SELECT post_id AS root_id, argMin(actor, (ts, id)) AS owner
+SELECT post_id AS root_id, CAST(argMin(actor, (ts, id)) AS Nullable(String)) AS owner
 FROM {db}.posts FINAL
 GROUP BY post_id;
 
@@ -26,8 +30,7 @@ SELECT
     max(r.ts)                                                           AS last_reply_at
 FROM {db}.reply_facts AS r FINAL
 LEFT JOIN {db}.conversation_owners AS o ON r.root_id = o.root_id
-GROUP BY r.root_id, o.owner
-SETTINGS join_use_nulls = 1;
+GROUP BY r.root_id, o.owner;
 
 -- Whether each identified click came from a follower at that moment: the edge's state at the
 -- latest edge event with ts <= the click's ts (active_at_ts already folds ties on ts).
@@ -53,7 +56,7 @@ WITH
         FROM edges WHERE mutual_delta != 0
         UNION ALL
         -- Replies received by the conversation's owner from others.
-        SELECT o.owner, toDate(r.ts), 1, 0, 0, 0, 0, 1, r.actor, toUInt64(ifNull(r.depth, 0)), 0, NULL, 0
+        SELECT assumeNotNull(o.owner), toDate(r.ts), 1, 0, 0, 0, 0, 1, r.actor, toUInt64(ifNull(r.depth, 0)), 0, NULL, 0
         FROM {db}.reply_facts AS r FINAL
         INNER JOIN {db}.conversation_owners AS o ON r.root_id = o.root_id
         WHERE r.actor != o.owner
@@ -110,23 +113,26 @@ WHERE qualifies = 1;
 CREATE OR REPLACE VIEW {db}.followers AS
 WITH
     replies AS (
-        SELECT o.owner AS account, r.actor AS follower, count() AS replies, max(r.ts) AS last_reply
+        SELECT assumeNotNull(o.owner) AS account, r.actor AS follower, count() AS replies,
+               CAST(max(r.ts) AS Nullable(DateTime64(3, 'UTC'))) AS last_reply
         FROM {db}.reply_facts AS r FINAL
         INNER JOIN {db}.conversation_owners AS o ON r.root_id = o.root_id
         GROUP BY account, follower
     ),
     clicks AS (
-        SELECT target AS account, assumeNotNull(actor) AS follower, count() AS clicks, max(ts) AS last_click
+        SELECT target AS account, assumeNotNull(actor) AS follower, count() AS clicks,
+               CAST(max(ts) AS Nullable(DateTime64(3, 'UTC'))) AS last_click
         FROM {db}.clicks FINAL
         WHERE actor IS NOT NULL
         GROUP BY account, follower
     ),
-    active AS (SELECT account, follower, since FROM {db}.edge_state FINAL WHERE active)
+    active AS (SELECT account, follower, since, CAST(1 AS Nullable(UInt8)) AS present
+               FROM {db}.edge_state FINAL WHERE active)
 SELECT
     e.account                                  AS account,
     e.follower                                 AS follower,
     assumeNotNull(e.since)                     AS since,
-    CAST(back.follower IS NOT NULL, 'Bool')    AS mutual,
+    CAST(back.present IS NOT NULL, 'Bool')     AS mutual,
     toUInt64(ifNull(r.replies, 0))             AS replies,
     toUInt64(ifNull(c.clicks, 0))              AS clicks,
     multiIf(r.last_reply IS NULL, c.last_click,
@@ -135,5 +141,4 @@ SELECT
 FROM active AS e
 LEFT JOIN active AS back ON back.account = e.follower AND back.follower = e.account
 LEFT JOIN replies AS r ON r.account = e.account AND r.follower = e.follower
-LEFT JOIN clicks AS c ON c.account = e.account AND c.follower = e.follower
-SETTINGS join_use_nulls = 1;
+LEFT JOIN clicks AS c ON c.account = e.account AND c.follower = e.follower;

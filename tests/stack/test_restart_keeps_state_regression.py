@@ -1,0 +1,64 @@
+"""Regression: the local broker forgets everything on `down`, and with it the processor's state
+(reply trees, follow histories). `up` must rebuild the event log from ClickHouse, or a reply to
+an old conversation gets no depth and an unfollow of an old follow is outvoted by stale facts."""
+from __future__ import annotations
+
+import json
+
+import clickhouse_connect
+import httpx
+import pytest
+
+from shared.events import parse_event
+from tests.pipeline.harness import VIEW_KEYS, assert_views_equal, normalise, reference_rows
+from tests.stack.test_local_stack import richness
+
+pytestmark = pytest.mark.stack
+
+BEFORE = [
+    {"id": "a1", "type": "post", "ts": "2026-11-20T09:00:00Z", "actor": "ameena", "post_id": "p1"},
+    {"id": "a2", "type": "reply", "ts": "2026-11-20T09:05:00Z", "actor": "robert", "post_id": "r1",
+     "parent_id": "p1", "root_id": "p1"},
+    {"id": "a3", "type": "follow", "ts": "2026-11-20T10:00:00Z", "actor": "sharon", "target": "ameena"},
+    {"id": "a4", "type": "follow", "ts": "2026-11-20T10:30:00Z", "actor": "ameena", "target": "sharon"},
+]
+AFTER = [
+    {"id": "b1", "type": "reply", "ts": "2026-11-20T11:00:00Z", "actor": "sharon", "post_id": "r2",
+     "parent_id": "r1", "root_id": "p1"},
+    {"id": "b2", "type": "unfollow", "ts": "2026-11-20T12:00:00Z", "actor": "sharon", "target": "ameena"},
+]
+
+
+def post(info: dict, events: list[dict]) -> None:
+    response = httpx.post(f"{info['ingest_url']}/v1/events", json=events,
+                          headers={"Authorization": f"Bearer {info['api_key']}"}, timeout=30)
+    assert response.status_code == 202 and response.json()["accepted"] == len(events), response.text
+
+
+def views(info: dict) -> dict[str, list[dict]]:
+    client = clickhouse_connect.get_client(dsn=info["clickhouse_url"], username=info["clickhouse_reader_user"],
+                                           password=info["clickhouse_reader_password"], database="richness")
+    return {view: sorted((normalise(r) for r in client.query(f"SELECT * FROM richness.{view}").named_results()),
+                         key=lambda r: tuple(r[k] for k in key))
+            for view, key in VIEW_KEYS.items()}
+
+
+def test_state_survives_down_and_up(tmp_path):
+    data_dir = str(tmp_path / "stack")
+    try:
+        richness("up", "--data-dir", data_dir)
+        info = json.loads((tmp_path / "stack" / "stack.json").read_text())
+        post(info, BEFORE)
+        richness("drain", "--data-dir", data_dir, "--timeout", "60")
+        richness("down", "--data-dir", data_dir)
+
+        richness("up", "--data-dir", data_dir)
+        info = json.loads((tmp_path / "stack" / "stack.json").read_text())
+        post(info, AFTER)
+        richness("drain", "--data-dir", data_dir, "--timeout", "60")
+        actual = views(info)
+        assert_views_equal(actual, reference_rows(parse_event(json.dumps(e)) for e in BEFORE + AFTER))
+        assert actual["threads"][0]["max_depth"] == 2
+        assert [(r["account"], r["follower"]) for r in actual["followers"]] == [("sharon", "ameena")]
+    finally:
+        richness("down", "--data-dir", data_dir, check=False)
