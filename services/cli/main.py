@@ -7,7 +7,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+
+from services.ingest.importer import ImportFailed, import_file
 
 from services.stack.drain import drain as pipeline_drain
 from services.stack.processes import StackError
@@ -105,6 +109,43 @@ def migrate(data_dir: Path = DataDir) -> None:
     settings = _settings(data_dir)
     ran = apply_schema(connect(settings), settings.clickhouse_database)
     console.print(f"applied: {', '.join(ran)}" if ran else "schema up to date")
+
+
+@app.command("import")
+def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                        help="NDJSON (one event per line) or CSV (header = contract field names)."),
+            ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
+                                           help="Ingest API base URL (default: the local stack's)."),
+            api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
+            batch_size: int = typer.Option(5000, min=1, max=10_000, help="Events per request."),
+            data_dir: Path = DataDir) -> None:
+    """Send a file of events through the ingest API. Re-running resumes where it stopped; ids
+    deduplicate downstream, so nothing is ever counted twice."""
+    if ingest_url is None or api_key is None:
+        try:
+            info = LocalStack(data_dir).info()
+        except StackError as exc:
+            fail(f"{exc}, or give --ingest-url and --api-key")
+        ingest_url, api_key = ingest_url or info.ingest_url, api_key or info.api_key
+    with Progress(TextColumn("importing {task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task(file.name, total=file.stat().st_size)
+        try:
+            summary = import_file(file, ingest_url, api_key, batch_size=batch_size,
+                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+        except ImportFailed as exc:
+            fail(f"import stopped: {exc} (progress is saved: run the same command again to resume)")
+    if summary.resumed_from_line:
+        console.print(f"resumed after line {summary.resumed_from_line:,}")
+    console.print(f"sent {summary.sent:,} events: [green]{summary.accepted:,} accepted[/], "
+                  f"[{'red' if summary.rejected else 'green'}]{summary.rejected:,} rejected[/]")
+    if summary.errors:
+        table = Table("line", "id", "why", title="first rejected events")
+        for error in summary.errors:
+            table.add_row(str(error.line), escape(error.id or ""), escape(error.error))
+        console.print(table)
+    if summary.rejected:
+        raise typer.Exit(1)
 
 
 def _settings(data_dir: Path) -> Settings:
