@@ -27,12 +27,14 @@ from shared.config import Settings
 from shared.domain.facts import Fact
 from shared.events import Event
 from shared.kafka import compat
+from shared.kafka.lag import group_lag, partitions_of
 from shared.topics import decode_event_batch
 
 log = logging.getLogger("richness.processor")
 
 BATCH_MAX = 100  # records, each an event batch of up to EVENTS_PER_RECORD events
 BATCH_WITHIN_S = 0.1
+LAG_INTERVAL_S = 10.0
 FACTS_PER_RECORD = 2000  # keeps each facts record well below Kafka's 1 MB default
 
 _encode_facts = msgspec.json.Encoder().encode
@@ -114,6 +116,15 @@ def create_app(settings: Settings) -> faust.App:
                 log.critical("processing a batch failed; exiting so that it is not committed", exc_info=True)
                 logging.shutdown()
                 os._exit(70)
+
+    @app.timer(interval=LAG_INTERVAL_S)
+    async def report_lag() -> None:
+        try:
+            tps = await partitions_of(settings, [settings.events_topic])
+            for tp, lag in (await group_lag(settings, settings.processor_group, tps)).items():
+                metrics.LAG.labels(settings.processor_group, tp.topic, str(tp.partition)).set(lag)
+        except Exception as exc:  # noqa: BLE001 - a metric must never stop the processor
+            log.warning("could not measure consumer lag: %s", exc)
 
     app.derive_facts = derive_facts  # type: ignore[attr-defined]
     return app

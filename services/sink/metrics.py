@@ -8,4 +8,5 @@ INSERT_SECONDS = Histogram("richness_sink_insert_seconds", "ClickHouse insert la
                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 RETRIES = Counter("richness_sink_retries_total", "Inserts retried after a transient ClickHouse error", ["table"])
 DEAD_LETTERS = Counter("richness_sink_dead_letters_total", "Records or rows sent to the dead-letter topic", ["reason"])
-LAG = Gauge("richness_sink_lag", "Records fetched by the broker but not yet stored", ["topic", "partition"])
+LAG = Gauge("richness_consumer_lag", "Records of a partition the consumer group has not committed yet",
+            ["group", "topic", "partition"])

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, ProgrammingError
 
 from services.sink import metrics
 from services.sink.rows import COLUMNS, Rows
@@ -36,6 +36,9 @@ _CODE = re.compile(r"Code: (\d+)")
 
 
 def is_permanent(exc: Exception) -> bool:
+    """A row-level problem (retrying cannot help), as opposed to ClickHouse being unavailable."""
+    if isinstance(exc, (DataError, ProgrammingError)):  # the client could not even encode the rows
+        return True
     match = _CODE.search(str(exc))
     return isinstance(exc, DatabaseError) and match is not None and int(match.group(1)) in PERMANENT_CODES
 
@@ -184,7 +187,7 @@ class Sink:
         for tp, stored in self._stored.items():
             highwater = consumer.highwater(tp)
             if highwater is not None:
-                metrics.LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - stored))
+                metrics.LAG.labels(self.settings.sink_group, tp.topic, str(tp.partition)).set(max(0, highwater - stored))
 
 
 def _first_line(exc: object) -> str:
