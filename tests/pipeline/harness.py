@@ -85,6 +85,18 @@ class Pipeline:
     def drain(self, timeout_s: float = 120) -> None:
         assert asyncio.run(drain(self.settings, timeout_s)), f"pipeline not drained in {timeout_s} s"
 
+    def metric(self, service: str, name: str, **labels: str) -> float:
+        """One sample from a service's Prometheus endpoint (0 if absent)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        port = self.ingest_port if service == "ingest" else self.specs[service].env["RICHNESS_METRICS_PORT"]
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return sample.value
+        return 0.0
+
     def views(self) -> dict[str, list[dict]]:
         db = self.settings.clickhouse_database
         result = {}

@@ -52,3 +52,18 @@ def test_contract_example(pipeline):
     thread = views["threads"][0]
     assert (thread["owner"], thread["replies"], thread["max_depth"], thread["participants"],
             thread["owner_replies"]) == ("ameena", 2, 2, 1, 1)
+
+
+def test_services_report_their_work_as_prometheus_metrics(pipeline):
+    delivery = event_set(3)
+    pipeline.start()
+    pipeline.post(delivery)
+    pipeline.drain()
+    distinct = len({e["id"] for e in delivery})
+    assert pipeline.metric("processor", "richness_processor_events_total", agent="derive_facts") >= distinct
+    assert pipeline.metric("processor", "richness_processor_facts_total", kind="reply") > 0
+    assert pipeline.metric("processor", "richness_processor_batch_size_count") > 0
+    assert pipeline.metric("sink", "richness_sink_rows_total", table="events_raw") >= distinct
+    assert pipeline.metric("sink", "richness_sink_insert_seconds_count", table="edge_events") > 0
+    assert pipeline.metric("sink", "richness_sink_batch_rows_count") > 0
+    assert pipeline.metric("ingest", "richness_ingest_events_accepted_total") == len(delivery)
