@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -11,7 +12,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from services.demo.run import DemoFailed, DemoOptions, run_demo
 from services.ingest.importer import ImportFailed, import_file
+from services.simulate.command import ingest_target, run_simulation
+from services.simulate.model import Drop, SimulationConfig, start_of_today
+from services.simulate.sender import SendFailed
 
 from services.stack.drain import drain as pipeline_drain
 from services.stack.processes import StackError
@@ -146,6 +151,71 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
         console.print(table)
     if summary.rejected:
         raise typer.Exit(1)
+
+
+@app.command()
+def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done in a few minutes."),
+          repeats: int = typer.Option(None, "--repeats", min=1, help="Runs per figure (medians are reported)."),
+          out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file.")) -> None:
+    """Measure each stage against its own limit, side by side on this machine, and end with ONE
+    JSON line of figures. Runs on a private broker and ClickHouse; the local stack is not touched."""
+    from services.bench.run import Plan, run, summary_line  # noqa: PLC0415 - heavy, only for this command
+
+    plan = Plan.quick() if quick else Plan.full()
+    if repeats:
+        plan.repeats = repeats
+    figures = run(plan, report=lambda line: console.print(line, highlight=False, soft_wrap=True))
+    if out:
+        out.write_text(json.dumps(figures, indent=2))
+    print(summary_line(figures), flush=True)
+
+
+@app.command()
+def simulate(seed: int = typer.Option(1, help="Same seed and options on the same day: the same events, ids included."),
+             days: int = typer.Option(14, min=1, help="Days of activity, ending at --end."),
+             events: int = typer.Option(50_000, min=100, help="Approximate number of events."),
+             accounts: int = typer.Option(None, min=10, help="Number of accounts (default: one per 40 events, at least 30)."),
+             end: datetime = typer.Option(None, formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+                                          help="End of the window, UTC (default: today 00:00)."),
+             rate: float = typer.Option(0.0, min=0, help="Events per second; 0 = as fast as the API takes them."),
+             drop_account: str = typer.Option(None, help="Plant an engagement drop for this account (e.g. robert)."),
+             drop_percent: float = typer.Option(60.0, min=0, max=100, help="Share of its replies and clicks that vanish."),
+             drop_days: int = typer.Option(1, min=1, help="The drop covers the window's last N days."),
+             ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
+                                            help="Ingest API base URL (default: the local stack's)."),
+             api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
+             batch_size: int = typer.Option(2000, min=1, max=10_000, help="Events per request."),
+             data_dir: Path = DataDir) -> None:
+    """Send realistic social activity (a seeded simulation) through the ingest API: a heavy-tailed
+    follow graph with churn and follow-backs, reply trees, clicks, a daily rhythm."""
+    try:
+        ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
+    except StackError as exc:
+        fail(f"{exc}, or give --ingest-url and --api-key")
+    config = SimulationConfig(seed=seed, days=days, events=events, accounts=accounts,
+                              end=end.replace(tzinfo=timezone.utc) if end else start_of_today(),
+                              drop=Drop(drop_account, drop_percent, drop_days) if drop_account else None)
+    try:
+        summary = run_simulation(config, ingest_url, api_key, console, rate=rate, batch_size=batch_size)
+    except (ValueError, SendFailed) as exc:
+        fail(str(exc))
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(data_dir: Path = DataDir,
+         seed: int = typer.Option(1, help="Seed of the simulation."),
+         days: int = typer.Option(14, min=1, help="Days of simulated activity, ending today 00:00 UTC."),
+         events: int = typer.Option(50_000, min=100, help="Approximate number of simulated events."),
+         drop_account: str = typer.Option("robert", help="Account whose engagement drops on the last day."),
+         drop_percent: float = typer.Option(60.0, min=0, max=100, help="Size of that drop; 0 plants none.")) -> None:
+    """Start the local stack, simulate realistic activity, drain, and show what Richness sees.
+    The stack keeps running afterwards (`richness down` stops it)."""
+    try:
+        run_demo(DemoOptions(data_dir, seed, days, events, drop_account, drop_percent), console)
+    except DemoFailed as exc:
+        fail(str(exc))
 
 
 def _settings(data_dir: Path) -> Settings:

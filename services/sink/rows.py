@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-
 import msgspec
 
 from shared.domain.facts import EdgeEventFact, EdgeStateFact, Fact, ReplyFact
@@ -20,13 +18,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _facts_decoder = msgspec.json.Decoder(list[Fact])
 
 
-def _time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-
-
 @dataclass
 class Rows:
-    """Rows per table, column-oriented would be faster but rows keep bisecting simple."""
+    """Rows per table (rows keep bisecting a rejected batch simple; the insert transposes them).
+
+    Times stay epoch milliseconds: clickhouse-connect writes ints into DateTime64(3) columns as
+    they are, about 6x faster than converting datetime objects."""
 
     tables: dict[str, list[tuple]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
 
@@ -36,17 +33,17 @@ class Rows:
     def add_events(self, raw: bytes) -> None:
         rows = self.tables["events_raw"]
         for e in decode_event_batch(raw):
-            rows.append((e.id, e.type, _time(e.ts), e.actor, e.target, e.post_id,
-                         e.parent_id, e.root_id, e.url, _time(e.received_at)))
+            rows.append((e.id, e.type, e.ts, e.actor, e.target, e.post_id,
+                         e.parent_id, e.root_id, e.url, e.received_at))
 
     def add_facts(self, raw: bytes) -> None:
         for fact in _facts_decoder.decode(raw):
             if isinstance(fact, ReplyFact):
                 self.tables["reply_facts"].append((fact.root_id, fact.event_id, fact.post_id, fact.actor,
-                                                   _time(fact.ts), fact.depth, fact.version))
+                                                   fact.ts, fact.depth, fact.version))
             elif isinstance(fact, EdgeEventFact):
-                self.tables["edge_events"].append((fact.account, fact.follower, _time(fact.ts), fact.event_id,
+                self.tables["edge_events"].append((fact.account, fact.follower, fact.ts, fact.event_id,
                                                    fact.delta, fact.active_at_ts, fact.mutual_delta, fact.version))
             elif isinstance(fact, EdgeStateFact):
                 self.tables["edge_state"].append((fact.account, fact.follower, fact.active,
-                                                  None if fact.since is None else _time(fact.since), fact.version))
+                                                  fact.since, fact.version))

@@ -1,6 +1,6 @@
 """Batches from Kafka into ClickHouse: size- and time-bounded, retried, dead-lettered.
 
-The loop: collect records until ``max_rows`` or ``max_wait_s``; turn them into rows; insert
+The loop: collect records until ``max_batch_bytes`` or ``max_wait_s``; turn them into rows; insert
 each table's rows; only then commit the offsets. A crash anywhere before the commit replays the
 batch, which the ReplacingMergeTree tables absorb. ClickHouse being down is transient: the same
 batch is retried with capped exponential backoff while nothing is committed. A record that can
@@ -45,7 +45,9 @@ def is_permanent(exc: Exception) -> bool:
 
 @dataclass
 class SinkOptions:
-    max_rows: int = 50_000
+    # Bytes, not records, bound a batch: one record holds up to 500 events or 2,000 facts.
+    # 16 MiB is roughly 80,000 events' rows.
+    max_batch_bytes: int = 16 * 1024 * 1024
     max_wait_s: float = 0.25
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 10.0
@@ -69,7 +71,7 @@ class Sink:
             self.settings.events_topic, self.settings.facts_topic,
             bootstrap_servers=self.settings.kafka_bootstrap, group_id=self.settings.sink_group,
             enable_auto_commit=False, auto_offset_reset="earliest",
-            max_poll_records=self.options.max_rows, **compat.group_options(self.settings))
+            max_poll_records=500, **compat.group_options(self.settings))
         producer = AIOKafkaProducer(**compat.producer_options(self.settings))
         await consumer.start()
         await producer.start()
@@ -89,15 +91,16 @@ class Sink:
 
     async def _collect(self, consumer: AIOKafkaConsumer) -> list[ConsumerRecord]:
         records: list[ConsumerRecord] = []
+        size = 0
         deadline = None
-        while len(records) < self.options.max_rows and not self._stopping.is_set():
+        while size < self.options.max_batch_bytes and not self._stopping.is_set():
             timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
             if deadline is not None and timeout == 0:
                 break
-            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000),
-                                             max_records=self.options.max_rows - len(records))
+            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000))
             for batch in fetched.values():
                 records.extend(batch)
+                size += sum(len(record.value) for record in batch)
             if records and deadline is None:
                 deadline = time.monotonic() + self.options.max_wait_s
             if not fetched and deadline is None:
@@ -155,7 +158,9 @@ class Sink:
     def _insert(self, table: str, rows: list[tuple]) -> None:
         if self._client is None:
             self._client = self._client_factory()
-        self._client.insert(f"{self.database}.{table}", rows, column_names=list(COLUMNS[table]))
+        # Column-oriented inserts are about 4x faster than row tuples in clickhouse-connect.
+        self._client.insert(f"{self.database}.{table}", list(zip(*rows)), column_names=list(COLUMNS[table]),
+                            column_oriented=True)
 
     async def _dead_letter(self, producer: AIOKafkaProducer, value: bytes, reason: str, source: str, kind: str) -> None:
         log.error("dead-lettering a record from %s: %s", source, _first_line(reason))

@@ -1,0 +1,1 @@
+"""``richness bench``: each stage measured against its own limit, side by side, in one run."""

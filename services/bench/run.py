@@ -1,0 +1,184 @@
+"""Orchestrates ``richness bench``: a private broker and ClickHouse, every stage next to its raw
+baseline, medians of several runs, and one JSON line of figures at the end."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from services.bench import stages
+from services.bench.workload import iter_events
+from services.stack import components
+from services.stack.processes import free_port, spawn, stop, wait_healthy
+from shared.clickhouse.schema import migrate
+from shared.config import Settings
+from shared.kafka.admin import ensure_topics
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class Plan:
+    events: int = 100_000  # per ingest measurement
+    processor_events: int = 200_000  # processor batches hold up to 50,000 events: several steps
+    sink_rows: int = 500_000  # sink batches hold up to 50,000 rows
+    repeats: int = 3
+    freshness_rate: int = 5_000
+    freshness_seconds: float = 20.0
+    scaling: list[int] = field(default_factory=list)  # processor/sink sizes for the scaling table
+
+    @classmethod
+    def quick(cls) -> "Plan":
+        return cls()
+
+    @classmethod
+    def full(cls) -> "Plan":
+        return cls(events=200_000, processor_events=500_000, sink_rows=1_000_000, repeats=5,
+                   freshness_seconds=60.0, scaling=[10**5, 10**6, 10**7])
+
+
+class Bench:
+    def __init__(self, plan: Plan, report: Report = print):
+        self.plan = plan
+        self.report = report
+        self.dir = Path(tempfile.mkdtemp(prefix="richness-bench-"))
+        self.logs = self.dir / "logs"
+        self.processes = []
+
+    # --- set-up ---------------------------------------------------------------------------
+    def __enter__(self) -> "Bench":
+        broker_port, http_port = free_port(), free_port()
+        self.admin_password = secrets.token_urlsafe(16)
+        specs = [components.broker(broker_port),
+                 components.clickhouse(self.dir / "clickhouse", http_port=http_port, tcp_port=free_port(),
+                                       admin_user="richness", admin_password=self.admin_password,
+                                       reader_user="richness_reader", reader_password=secrets.token_urlsafe(16))]
+        for spec in specs:
+            running = spawn(spec, self.logs)
+            self.processes.append(running)
+            wait_healthy(spec, running)
+        self.base = Settings(kafka_bootstrap=f"127.0.0.1:{broker_port}", kafka_compat="tansu", partitions=2,
+                             clickhouse_url=f"http://127.0.0.1:{http_port}", clickhouse_user="richness",
+                             clickhouse_password=self.admin_password)
+        migrate(stages.connect(self.base))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for running in reversed(self.processes):
+            stop(running)
+
+    def fresh_settings(self, **overrides) -> Settings:
+        """Private topics and consumer groups for one measurement."""
+        tag = secrets.token_hex(4)
+        settings = self.base.model_copy(update={
+            "events_topic": f"bench-events-{tag}", "facts_topic": f"bench-facts-{tag}",
+            "dead_letter_topic": f"bench-dead-{tag}", "group_prefix": f"bench-{tag}", **overrides})
+        asyncio.run(ensure_topics(settings))
+        return settings
+
+    # --- stages ---------------------------------------------------------------------------
+    def ingest(self) -> dict:
+        events = list(iter_events(self.plan.events, seed=1))
+        validated = stages.validated(events)
+        api_key = secrets.token_urlsafe(16)
+        ingest_rates, raw_rates, packed_rates = [], [], []
+        for repeat in range(self.plan.repeats):
+            settings = self.fresh_settings(api_keys=api_key)
+            port = free_port()
+            service = stages.start(components.ingest(settings.to_env(), port), self.logs)
+            try:
+                ingest_rates.append(asyncio.run(stages.ingest_rate(f"http://127.0.0.1:{port}", api_key, events)))
+            finally:
+                stop(service.running)
+            raw_rates.append(asyncio.run(stages.raw_produce_rate(self.fresh_settings(), validated, packed=False)))
+            packed_rates.append(asyncio.run(stages.raw_produce_rate(self.fresh_settings(), validated, packed=True)))
+            self.report(f"ingest run {repeat + 1}: HTTP {ingest_rates[-1]:,.0f} ev/s · raw produce one record/event "
+                        f"{raw_rates[-1]:,.0f} ev/s · raw produce packed {packed_rates[-1]:,.0f} ev/s")
+        ingest, raw, packed = map(statistics.median, (ingest_rates, raw_rates, packed_rates))
+        return {"ingest_events_per_s": round(ingest), "raw_produce_events_per_s": round(raw),
+                "ingest_ratio_to_raw_produce": round(ingest / raw, 3),
+                "raw_produce_packed_events_per_s": round(packed),
+                "ingest_ratio_to_raw_produce_packed": round(ingest / packed, 3)}
+
+    def processor(self, size: int | None = None, repeats: int | None = None) -> dict:
+        size = size or self.plan.processor_events
+        rates, rss, raw_rates = [], [], []
+        for repeat in range(repeats or self.plan.repeats):
+            settings = self.fresh_settings()
+            self._fill(settings, size)
+            rate, peak = stages.processor_rate(settings, size, self.logs)
+            rates.append(rate)
+            rss.append(peak)
+            raw_rates.append(asyncio.run(stages.raw_consume_rate(settings, size)))
+            self.report(f"processor run {repeat + 1} ({size:,} events): {rate:,.0f} ev/s, peak RSS {peak:,.0f} MB"
+                        f" · raw consume+decode {raw_rates[-1]:,.0f} ev/s")
+        rate, raw = statistics.median(rates), statistics.median(raw_rates)
+        return {"processor_events_per_s": round(rate), "raw_consume_events_per_s": round(raw),
+                "processor_ratio_to_raw_consume": round(rate / raw, 3), "processor_peak_rss_mb": round(max(rss))}
+
+    def sink(self, size: int | None = None, repeats: int | None = None) -> dict:
+        size = size or self.plan.sink_rows
+        rates, raw_rates = [], []
+        for repeat in range(repeats or self.plan.repeats):
+            settings = self.fresh_settings()
+            self._fill(settings, size)
+            rates.append(stages.sink_rate(settings, size, self.logs))
+            validated = stages.validated(list(iter_events(min(size, 200_000), seed=3)))
+            raw_rates.append(stages.raw_insert_rate(settings, validated, f"raw_insert_{repeat}"))
+            self.report(f"sink run {repeat + 1} ({size:,} rows): {rates[-1]:,.0f} rows/s"
+                        f" · raw clickhouse-connect insert {raw_rates[-1]:,.0f} rows/s")
+        rate, raw = statistics.median(rates), statistics.median(raw_rates)
+        return {"sink_rows_per_s": round(rate), "raw_insert_rows_per_s": round(raw),
+                "sink_ratio_to_raw_insert": round(rate / raw, 3)}
+
+    def freshness(self) -> dict:
+        api_key = secrets.token_urlsafe(16)
+        settings = self.fresh_settings(api_keys=api_key)
+        env, port = settings.to_env(), free_port()
+        services = [stages.start(components.ingest(env, port), self.logs),
+                    stages.start(components.worker("processor", "services.processor", env, free_port()), self.logs),
+                    stages.start(components.worker("sink", "services.sink", env, free_port()), self.logs)]
+        try:
+            time.sleep(3)  # let the consumer groups settle before the clock starts
+            delays = stages.freshness(settings, f"http://127.0.0.1:{port}", api_key, self.plan.freshness_rate,
+                                      self.plan.freshness_seconds)
+        finally:
+            for service in reversed(services):
+                stop(service.running)
+        self.report(f"freshness at {self.plan.freshness_rate:,} ev/s for {self.plan.freshness_seconds:.0f} s: "
+                    f"median {statistics.median(delays):.2f} s, p99 {stages.p99(delays):.2f} s over {len(delays)} requests")
+        return {"freshness_p50_s": round(statistics.median(delays), 3), "freshness_p99_s": round(stages.p99(delays), 3)}
+
+    def scaling(self) -> list[dict]:
+        rows = []
+        for size in self.plan.scaling:
+            figures = {"events": size, **self.processor(size, repeats=1), **self.sink(size, repeats=1)}
+            rows.append(figures)
+        return rows
+
+    def _fill(self, settings: Settings, size: int) -> None:
+        """The events topic holds ``size`` events, written as the ingest API writes them."""
+        source = iter_events(size, seed=2)
+        while chunk := list(itertools.islice(source, 100_000)):
+            asyncio.run(stages.fill_events_topic(settings, stages.validated(chunk)))
+
+
+def run(plan: Plan, report: Report = print) -> dict:
+    started = time.perf_counter()
+    with Bench(plan, report) as bench:
+        figures = {**bench.ingest(), **bench.processor(), **bench.sink(), **bench.freshness()}
+        if plan.scaling:
+            figures["scaling"] = bench.scaling()
+    figures["bench_seconds"] = round(time.perf_counter() - started)
+    return figures
+
+
+def summary_line(figures: dict) -> str:
+    return json.dumps(figures, separators=(",", ":"))

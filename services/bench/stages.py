@@ -1,0 +1,270 @@
+"""One measurement per function; each returns a rate (per second) or seconds.
+
+Every stage runs the project's real processes (started as ``richness up`` starts them) on a
+private broker and ClickHouse, and its baseline is the raw client doing the same transfer on the
+same machine in the same run.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.ingest.event_log import THROUGHPUT_OPTIONS
+from services.stack import components
+from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
+from shared.clickhouse.client import connect
+from shared.config import Settings
+from shared.events import encode_event, now_ms, parse_event
+from shared.kafka.compat import producer_options
+from shared.kafka.event_log import send_events
+from shared.topics import routing_key
+
+HTTP_BATCH = 10_000
+
+
+@dataclass
+class Service:
+    spec: Spec
+    running: Running
+
+    def metrics_url(self) -> str:
+        port = self.spec.env.get("RICHNESS_METRICS_PORT") or self.spec.env["RICHNESS_INGEST_PORT"]
+        return f"http://127.0.0.1:{port}/metrics"
+
+    def sample(self, name: str) -> float:
+        """Sum of a metric's samples (all label values) on the service's /metrics."""
+        total = 0.0
+        for line in httpx.get(self.metrics_url(), timeout=10).text.splitlines():
+            if line.startswith(name) and (line[len(name)] in " {"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.running.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def start(spec: Spec, log_dir: Path) -> Service:
+    running = spawn(spec, log_dir)
+    wait_healthy(spec, running)
+    return Service(spec, running)
+
+
+def validated(events: list[dict]) -> list:
+    received = now_ms()
+    return [parse_event(json.dumps(e), received) for e in events]
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+async def ingest_rate(url: str, api_key: str, events: list[dict], clients: int = 4) -> float:
+    """Events/s accepted by the ingest API from concurrent clients posting 10,000-event arrays."""
+    bodies = [json.dumps(events[i:i + HTTP_BATCH]).encode() for i in range(0, len(events), HTTP_BATCH)]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+
+    async def client() -> int:
+        accepted = 0
+        async with httpx.AsyncClient(timeout=120) as http:
+            while not queue.empty():
+                response = await http.post(f"{url}/v1/events", content=queue.get_nowait(), headers=headers)
+                if response.status_code != 202:
+                    raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:200]}")
+                accepted += response.json()["accepted"]
+        return accepted
+
+    started = time.perf_counter()
+    accepted = sum(await asyncio.gather(*(client() for _ in range(clients))))
+    return accepted / (time.perf_counter() - started)
+
+
+async def raw_produce_rate(settings: Settings, events: list, packed: bool) -> float:
+    """Events/s of one aiokafka producer (acks=all) sending already-validated events, either one
+    record per event (what a plain producer does) or packed as the event log stores them."""
+    producer = AIOKafkaProducer(**producer_options(settings), **THROUGHPUT_OPTIONS)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        if packed:
+            deliveries = await send_events(producer, settings.events_topic, events)
+        else:
+            deliveries = [await producer.send(settings.events_topic, encode_event(e), key=routing_key(e))
+                          for e in events]
+        await asyncio.gather(*deliveries)
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+
+
+# --- processor ------------------------------------------------------------------------------
+
+async def fill_events_topic(settings: Settings, events: list) -> None:
+    producer = AIOKafkaProducer(**producer_options(settings), **THROUGHPUT_OPTIONS)
+    await producer.start()
+    try:
+        await asyncio.gather(*await send_events(producer, settings.events_topic, events))
+    finally:
+        await producer.stop()
+
+
+def processor_rate(settings: Settings, total: int, log_dir: Path) -> tuple[float, float]:
+    """(events/s, peak RSS MB) of one processor worker working off a full events topic.
+
+    The rate comes from the worker's own counter (see ``counter_rate``).
+    """
+    spec = components.worker("processor", "services.processor", settings.to_env(), free_port())
+    service = start(spec, log_dir)
+    try:
+        return counter_rate(service, "richness_processor_events_total", total), service.peak_rss_mb()
+    finally:
+        stop(service.running)
+
+
+def counter_rate(service: Service, metric: str, total: float, timeout_s: float = 900) -> float:
+    """Per-second rate of a service's counter between its first and its last step: the
+    service's own work, without its start-up and group join. Needs several steps (batches)."""
+    steps: list[tuple[float, float]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = service.sample(metric)
+        if value and (not steps or value != steps[-1][1]):
+            steps.append((time.perf_counter(), value))
+        if value >= total:
+            if len(steps) < 3:
+                raise RuntimeError(f"{service.spec.name} did all {total:,.0f} in {len(steps)} steps: "
+                                   "measure with more events")
+            (t0, v0), (t1, v1) = steps[0], steps[-1]
+            return (v1 - v0) / (t1 - t0)
+        time.sleep(0.02)
+    raise RuntimeError(f"{service.spec.name} did not reach {total:,.0f} {metric} in {timeout_s:.0f} s; "
+                       f"see {service.running.log}")
+
+
+async def raw_consume_rate(settings: Settings, total: int) -> float:
+    """Events/s of a plain aiokafka consumer reading the same topic and decoding every event."""
+    from shared.topics import decode_event_batch
+
+    consumer = AIOKafkaConsumer(settings.events_topic, bootstrap_servers=settings.kafka_bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                group_id=f"raw-{time.monotonic_ns()}", session_timeout_ms=6000,
+                                heartbeat_interval_ms=1000)
+    await consumer.start()
+    try:
+        seen = 0
+        started = None
+        while seen < total:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                if started is None:
+                    started = time.perf_counter()
+                for record in records:
+                    seen += len(decode_event_batch(record.value))
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+# --- sink -----------------------------------------------------------------------------------
+
+def sink_rate(settings: Settings, total_rows: int, log_dir: Path) -> float:
+    """Rows/s the sink stores (events topic only: one row per event), from its own counter."""
+    spec = components.worker("sink", "services.sink", settings.to_env(), free_port())
+    service = start(spec, log_dir)
+    try:
+        return counter_rate(service, "richness_sink_rows_total", total_rows)
+    finally:
+        stop(service.running)
+
+
+def raw_insert_rate(settings: Settings, events: list, table: str) -> float:
+    """Rows/s of clickhouse-connect inserting the same rows into a scratch copy of events_raw,
+    column-oriented (its fastest documented path short of Arrow)."""
+    from services.sink.rows import COLUMNS, Rows
+    from shared.topics import event_batches
+
+    rows = Rows()
+    for _, record in event_batches(events, 1):
+        rows.add_events(record)
+    client = connect(settings)
+    db = settings.clickhouse_database
+    client.command(f"CREATE TABLE IF NOT EXISTS {db}.{table} AS {db}.events_raw")
+    data = rows.tables["events_raw"]
+    started = time.perf_counter()
+    for start_at in range(0, len(data), 50_000):  # the sink's batch size, column-oriented like the sink
+        columns = list(zip(*data[start_at:start_at + 50_000]))
+        client.insert(f"{db}.{table}", columns, column_names=list(COLUMNS["events_raw"]), column_oriented=True)
+    return len(data) / (time.perf_counter() - started)
+
+
+# --- freshness ------------------------------------------------------------------------------
+
+def freshness(settings: Settings, ingest_url: str, api_key: str, rate: int, seconds: float,
+              batch: int = 250) -> list[float]:
+    """Seconds from "accepted" to "visible in the views", per request, at a steady event rate.
+
+    A sender posts ``batch`` events every batch/rate seconds; a watcher polls ClickHouse every
+    50 ms for each request's events in ``richness.events`` and its replies' facts (the
+    processor's output) and records when all are there.
+    """
+    from services.bench.workload import realistic_events
+
+    batches = int(rate * seconds / batch)
+    events = realistic_events(batches * batch, seed=99, id_prefix="fresh-")
+    accepted: dict[int, tuple[float, int, int]] = {}  # request -> (accepted at, events, replies)
+    visible: dict[int, float] = {}
+    done = threading.Event()
+    db = settings.clickhouse_database
+
+    def watch() -> None:
+        client = connect(settings)
+        while not done.is_set() or len(visible) < len(accepted):
+            pending = [i for i in accepted if i not in visible]
+            if pending:
+                seen_events = dict(client.query(
+                    f"SELECT toUInt32(splitByChar('-', id)[2]) AS b, count() FROM {db}.events_raw "
+                    "WHERE startsWith(id, 'fresh-') AND b IN {b:Array(UInt32)} GROUP BY b",
+                    parameters={"b": pending}).result_rows)
+                seen_replies = dict(client.query(
+                    f"SELECT toUInt32(splitByChar('-', event_id)[2]) AS b, count() FROM {db}.reply_facts "
+                    "WHERE startsWith(event_id, 'fresh-') AND b IN {b:Array(UInt32)} GROUP BY b",
+                    parameters={"b": pending}).result_rows)
+                now = time.perf_counter()
+                for i in pending:
+                    _, n_events, n_replies = accepted[i]
+                    if seen_events.get(i, 0) >= n_events and seen_replies.get(i, 0) >= n_replies:
+                        visible[i] = now
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    interval = batch / rate
+    with httpx.Client(timeout=30) as http:
+        next_at = time.perf_counter()
+        for i in range(batches):
+            chunk = events[i * batch:(i + 1) * batch]
+            for event in chunk:  # tag each event with its request number
+                event["id"] = f"fresh-{i}-{event['id'][6:]}"
+            response = http.post(f"{ingest_url}/v1/events", json=chunk, headers=headers)
+            response.raise_for_status()
+            accepted[i] = (time.perf_counter(), len(chunk), sum(e["type"] == "reply" for e in chunk))
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+    done.set()
+    watcher.join(timeout=120)
+    return sorted(visible[i] - accepted[i][0] for i in visible)
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
