@@ -93,6 +93,9 @@ class LocalStack:
         self.logs = self.dir / "logs"
         self.stack_json = self.dir / "stack.json"
         self.run_json = self.dir / "run.json"
+        # A Kafka or ClickHouse given by environment is used instead of the embedded one.
+        self.external_kafka = "RICHNESS_KAFKA_BOOTSTRAP" in os.environ
+        self.external_clickhouse = "RICHNESS_CLICKHOUSE_URL" in os.environ
 
     # --- public operations ----------------------------------------------------------------
     def up(self, report: Callable[[str], None] = lambda _: None) -> StackInfo:
@@ -110,21 +113,20 @@ class LocalStack:
 
             secret = self._secrets()
             ports = self._ports()
+            env = os.environ if self.external_clickhouse else {}  # credentials of an external server
             info = StackInfo(
                 ingest_url=f"http://127.0.0.1:{ports['ingest']}",
                 api_key=secret["api_key"],
-                clickhouse_url=os.environ.get("RICHNESS_CLICKHOUSE_URL")
-                or f"http://127.0.0.1:{ports['clickhouse_http']}",
+                clickhouse_url=env.get("RICHNESS_CLICKHOUSE_URL") or f"http://127.0.0.1:{ports['clickhouse_http']}",
                 kafka_bootstrap=os.environ.get("RICHNESS_KAFKA_BOOTSTRAP") or f"127.0.0.1:{ports['broker']}",
-                clickhouse_user=os.environ.get("RICHNESS_CLICKHOUSE_USER") or ADMIN_USER,
-                clickhouse_password=os.environ.get("RICHNESS_CLICKHOUSE_PASSWORD") or secret["clickhouse_password"],
-                clickhouse_reader_user=os.environ.get("RICHNESS_CLICKHOUSE_READER_USER") or READER_USER,
-                clickhouse_reader_password=os.environ.get("RICHNESS_CLICKHOUSE_READER_PASSWORD")
+                clickhouse_user=env.get("RICHNESS_CLICKHOUSE_USER") or ADMIN_USER,
+                clickhouse_password=env.get("RICHNESS_CLICKHOUSE_PASSWORD") or secret["clickhouse_password"],
+                clickhouse_reader_user=env.get("RICHNESS_CLICKHOUSE_READER_USER") or READER_USER,
+                clickhouse_reader_password=env.get("RICHNESS_CLICKHOUSE_READER_PASSWORD")
                 or secret["clickhouse_reader_password"],
                 data_dir=str(self.dir),
                 # The embedded broker is always Tansu; an external one is Kafka unless told otherwise.
-                kafka_compat=os.environ.get("RICHNESS_KAFKA_COMPAT", "kafka")
-                if "RICHNESS_KAFKA_BOOTSTRAP" in os.environ else "tansu",
+                kafka_compat=os.environ.get("RICHNESS_KAFKA_COMPAT", "kafka") if self.external_kafka else "tansu",
                 partitions=self.settings.partitions,
             )
             started: list[Running] = []
@@ -173,16 +175,16 @@ class LocalStack:
 
     # --- internals ------------------------------------------------------------------------
     def _specs(self, info: StackInfo, ports: dict[str, int]) -> Iterator[Spec | Step]:
-        if "RICHNESS_KAFKA_BOOTSTRAP" not in os.environ:
+        if not self.external_kafka:
             yield components.broker(ports["broker"])
-        if "RICHNESS_CLICKHOUSE_URL" not in os.environ:
+        if not self.external_clickhouse:
             yield components.clickhouse(
                 self.dir / "clickhouse", http_port=ports["clickhouse_http"], tcp_port=ports["clickhouse_tcp"],
                 admin_user=info.clickhouse_user, admin_password=info.clickhouse_password,
                 reader_user=info.clickhouse_reader_user, reader_password=info.clickhouse_reader_password)
         env = self.service_env(info)
         yield Step("applying the ClickHouse schema", lambda report: self._migrate(env))
-        if "RICHNESS_KAFKA_BOOTSTRAP" not in os.environ:  # a fresh in-memory broker
+        if not self.external_kafka:  # a fresh, empty in-memory broker
             yield Step("restoring the event log from ClickHouse", lambda report: restore_event_log(
                 settings_from_env(env), lambda done, total: report(f"restoring the event log: {done:,}/{total:,} events")))
         yield components.ingest(env, ports["ingest"])
