@@ -1,0 +1,1 @@
+"""``richness simulate``: realistic, seeded social activity sent through the ingest API."""

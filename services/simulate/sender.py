@@ -1,0 +1,117 @@
+"""Sending events to the ingest API in JSON-array batches, with retries and an optional rate.
+
+A batch that fails in transit is sent again as it is: events are deduplicated by id downstream,
+so a retry of a batch that was in fact written counts nothing twice.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Callable, Iterable
+
+import httpx
+import msgspec
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REPORTED_ERRORS = 20
+
+
+class SendFailed(RuntimeError):
+    """The ingest API refused the key or stayed unavailable; what was acknowledged stays."""
+
+
+@dataclass
+class Rejection:
+    id: str | None
+    error: str
+
+
+@dataclass
+class SendSummary:
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    by_type: Counter = field(default_factory=Counter)  # events sent, by type
+    errors: list[Rejection] = field(default_factory=list)  # the first MAX_REPORTED_ERRORS
+    elapsed_s: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        return self.sent / self.elapsed_s if self.elapsed_s else 0.0
+
+
+class IngestClient:
+    """``POST /v1/events`` with a bearer key; retries 429/5xx and connection errors with backoff."""
+
+    def __init__(self, ingest_url: str, api_key: str, *, max_attempts: int = 8, max_backoff_s: float = 10.0,
+                 timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None) -> None:
+        base = ingest_url.rstrip("/")
+        self._url = base if base.endswith("/v1/events") else base + "/v1/events"
+        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        self._max_attempts = max_attempts
+        self._max_backoff_s = max_backoff_s
+        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+
+    def __enter__(self) -> IngestClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._client.close()
+
+    def post(self, events: list[dict]) -> tuple[int, list[Rejection]]:
+        """Send one JSON array of events until it is answered; (accepted, rejections)."""
+        body = msgspec.json.encode(events)
+        delay = 0.5
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._client.post(self._url, content=body, headers=self._headers)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return _outcome(response)
+                problem = f"HTTP {response.status_code}"
+            if attempt < self._max_attempts:
+                time.sleep(min(delay, self._max_backoff_s))
+                delay *= 2
+        raise SendFailed(f"no acknowledgement from {self._url} after {self._max_attempts} attempts ({problem})")
+
+
+def _outcome(response: httpx.Response) -> tuple[int, list[Rejection]]:
+    if response.status_code == 401:
+        raise SendFailed("the ingest API refused the API key (401)")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code in (202, 400) and isinstance(body, dict) and "accepted" in body:
+        return body["accepted"], [Rejection(e.get("id"), e["error"]) for e in body["errors"]]
+    detail = body.get("error") if isinstance(body, dict) else None
+    raise SendFailed(f"the ingest API answered {response.status_code}: {detail or response.text[:200]}")
+
+
+def send_events(events: Iterable[dict], client: IngestClient, *, batch_size: int = 2000, rate: float = 0.0,
+                progress: Callable[[SendSummary], None] = lambda _: None) -> SendSummary:
+    """Send all events in batches; ``rate`` > 0 caps the average events per second."""
+    if rate > 0:
+        batch_size = max(1, min(batch_size, int(rate)))  # at most about one batch per second
+    summary = SendSummary()
+    started = time.monotonic()
+    iterator = iter(events)
+    while batch := list(islice(iterator, batch_size)):
+        accepted, rejections = client.post(batch)
+        summary.sent += len(batch)
+        summary.accepted += accepted
+        summary.rejected += len(rejections)
+        summary.by_type.update(event["type"] for event in batch)
+        summary.errors += rejections[:max(0, MAX_REPORTED_ERRORS - len(summary.errors))]
+        if rate > 0:
+            ahead = summary.sent / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        summary.elapsed_s = time.monotonic() - started
+        progress(summary)
+    summary.elapsed_s = time.monotonic() - started
+    return summary

@@ -1,0 +1,54 @@
+"""`richness demo` as a user runs it: the real CLI against a real local stack."""
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from services.simulate.model import start_of_today
+from tests.stack.test_local_stack import ch, richness
+
+pytestmark = pytest.mark.stack
+
+
+def count(info: dict, sql: str) -> int:
+    response = ch(info, sql, reader=True)
+    response.raise_for_status()
+    return int(response.text)
+
+
+def test_demo_simulates_drains_reports_and_leaves_the_stack_running(tmp_path):
+    data_dir = str(tmp_path / "stack")
+    day = start_of_today()
+    try:
+        out = richness("demo", "--data-dir", data_dir, "--events", "10000", env={"COLUMNS": "200"}).stdout
+        for section in ("1/5 Start the local stack", "2/5 Simulate realistic social activity",
+                        "planted drop: robert -60%", "3/5 Wait until ClickHouse has every event",
+                        "every accepted event is in ClickHouse", "4/5 What Richness sees",
+                        "Richest conversations", "Ranked by followers", "Ranked by engagement per follower",
+                        "Who follows back", "Silent followers", "5/5 Where to look next",
+                        "richness.account_daily", f"richness down --data-dir {data_dir}", "demo done in"):
+            assert section in out, f"missing {section!r} in:\n{out}"
+        assert "ameena" in out and "dailybuzz" in out
+
+        assert richness("status", "--data-dir", data_dir).returncode == 0  # still running
+        info = json.loads((tmp_path / "stack" / "stack.json").read_text())
+        for view in ("events", "account_daily", "threads", "followers"):
+            assert count(info, f"SELECT count() FROM richness.{view}") > 0, view
+        assert count(info, "SELECT max(max_depth) FROM richness.threads") >= 4
+
+        # The planted drop is there for an alert to catch: robert's last day against the week before.
+        daily = ch(info, "SELECT replies_received + clicks FROM richness.account_daily WHERE account = 'robert' "
+                         "ORDER BY day DESC LIMIT 8 FORMAT TSV", reader=True).text.split()
+        last, *week = map(int, daily)
+        assert last < 0.7 * statistics.median(week), daily
+
+        # The same simulation sent again (same seed, size and day) re-sends the same ids: nothing changes.
+        events = count(info, "SELECT count() FROM richness.events")
+        richness("simulate", "--data-dir", data_dir, "--events", "10000", "--drop-account", "robert")
+        richness("drain", "--data-dir", data_dir, "--timeout", "60")
+        if start_of_today() == day:  # past midnight UTC it is another window, with other ids
+            assert count(info, "SELECT count() FROM richness.events") == events
+    finally:
+        richness("down", "--data-dir", data_dir, check=False)
