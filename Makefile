@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up down demo test install clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: up down demo test install deps clean
 
 install: $(STAMP)
 
@@ -20,7 +22,11 @@ up: $(STAMP)             ## start the local stack (broker, ClickHouse, services)
 down: $(STAMP)           ## stop it
 	$(BIN)/richness down
 
-test: $(STAMP)           ## the whole test suite, real components included
+deps:                    ## system packages the tests use: promtool and prometheus (Debian's prometheus)
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+
+test: $(STAMP) deps      ## the whole test suite, real components included
 	$(BIN)/python -m pytest
 
 clean:

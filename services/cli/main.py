@@ -218,6 +218,66 @@ def demo(data_dir: Path = DataDir,
         fail(str(exc))
 
 
+# --- dashboards and alerts of grafana/, run without Grafana (services/dashboards) ----------------
+dashboards_app = typer.Typer(help="The Grafana dashboards, drawn from ClickHouse without Grafana.", no_args_is_help=True)
+alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules, evaluated without Grafana.", no_args_is_help=True)
+app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(alerts_app, name="alerts")
+
+
+@dashboards_app.command("render")
+def dashboards_render(
+        out: Path = typer.Option(Path("dashboards"), "--out", help="Folder for the PNGs, one per dashboard."),
+        time_from: str = typer.Option(None, "--from", help="Start: ISO 8601 (UTC unless it has an offset) or now-7d; "
+                                                          "default: each dashboard's own range."),
+        time_to: str = typer.Option(None, "--to", help="End: ISO 8601 or now-1d; default now."),
+        account: list[str] = typer.Option(None, "--account", help="Select this account (repeatable); default All."),
+        dashboard: list[str] = typer.Option(None, "--dashboard", help="Only the dashboard with this uid (repeatable)."),
+        prometheus_url: str = typer.Option(None, "--prometheus-url", envvar="RICHNESS_PROMETHEUS_URL",
+                                           help="Prometheus for the pipeline-health panels (else they say none is given)."),
+        data_dir: Path = DataDir) -> None:
+    """Draw each dashboard to a PNG from the data Grafana would show (read-only ClickHouse user)."""
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+    from services.dashboards.queries import relative_time
+    from services.dashboards.render import render_dashboards  # matplotlib loads only for this command
+
+    now = datetime.now(timezone.utc)
+    try:
+        paths = render_dashboards(_settings(data_dir), out, time_from and relative_time(time_from, now),
+                                  time_to and relative_time(time_to, now), account, prometheus_url=prometheus_url,
+                                  uids=dashboard, now=now)
+    except (ValueError, OSError, ClickHouseError, RuntimeError) as exc:
+        fail(str(exc))
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+@alerts_app.command("check")
+def alerts_check(at: str = typer.Option(None, "--at", help="Evaluate as of this instant (ISO 8601); default now."),
+                 data_dir: Path = DataDir) -> None:
+    """Evaluate the engagement-drop rules and list the accounts that would fire, and why. Exit 0
+    whether or not any would fire (1 only if the rules cannot be evaluated)."""
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+    from services.dashboards.alerts import check_alerts
+    from services.dashboards.queries import relative_time
+
+    try:
+        now = relative_time(at, datetime.now(timezone.utc)) if at else datetime.now(timezone.utc)
+        firing = check_alerts(_settings(data_dir), now)
+    except (ValueError, OSError, ClickHouseError) as exc:
+        fail(str(exc))
+    if not firing:
+        console.print(f"no engagement drop at {now:%Y-%m-%d %H:%M} UTC: no rule would fire")
+        return
+    table = Table("rule", "labels", "value", "why", title=f"would fire at {now:%Y-%m-%d %H:%M} UTC "
+                  "(Grafana keeps an alert pending for its 'for' before it fires)")
+    for alert in firing:
+        table.add_row(escape(alert.rule_title), escape(", ".join(f"{k}={v}" for k, v in alert.labels.items())),
+                      f"{alert.value:.2f} ({alert.condition})" if alert.value is not None else alert.condition,
+                      escape(alert.description or alert.summary))
+    console.print(table)
+
+
 def _settings(data_dir: Path) -> Settings:
     """The running local stack's settings if there is one, else RICHNESS_* from the environment."""
     stack = LocalStack(data_dir)

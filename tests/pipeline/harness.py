@@ -33,9 +33,10 @@ class Pipeline:
     def __init__(self, broker, clickhouse, log_dir: Path, **overrides):
         suffix = uuid.uuid4().hex[:8]
         self.api_key = "test-key-" + suffix
-        self.settings: Settings = settings_for(
-            broker, clickhouse, clickhouse_database=f"e2e_{suffix}", group_prefix=f"e2e-{suffix}",
-            api_keys=self.api_key, **overrides)
+        # A private database unless told otherwise (dashboards query `richness` as in production).
+        values = {"clickhouse_database": f"e2e_{suffix}", "group_prefix": f"e2e-{suffix}",
+                  "api_keys": self.api_key, **overrides}
+        self.settings: Settings = settings_for(broker, clickhouse, **values)
         self.log_dir = log_dir
         self.ingest_port = free_port()
         env = self.settings.to_env()

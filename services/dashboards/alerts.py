@@ -1,0 +1,70 @@
+"""Evaluate the Grafana-managed alert rules of ``grafana/provisioning/alerting`` as Grafana would:
+each ClickHouse query expanded with its ``relativeTimeRange`` (read-only user), its table turned
+into labelled numbers, then the rule's reduce/threshold expressions. Returns the instances whose
+condition holds, with the rule's annotations rendered: which accounts would fire, and why."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from services.dashboards.queries import run_sql
+from shared.clickhouse.client import connect
+from shared.config import Settings
+from shared.grafana import provisioning
+from shared.grafana.alerting import EXPRESSION_DATASOURCE, Number, RuleError, evaluate, numbers_from_table, render_annotation
+from shared.grafana.macros import TimeRange, clickhouse_sql
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule_uid: str
+    rule_title: str
+    labels: dict[str, str]
+    value: float | None      # the value the condition's threshold tested
+    condition: str           # the threshold, e.g. "B > 0.5"
+    summary: str
+    description: str
+    pending_for: str         # Grafana keeps it pending this long before it fires ("for")
+
+
+def check_alerts(settings: Settings, now: datetime | None = None, grafana_dir: Path | None = None) -> list[Firing]:
+    """Every instance of every provisioned rule whose condition holds at ``now`` (default: now)."""
+    now = now or datetime.now(timezone.utc)
+    client = connect(settings, reader=True)
+    sources = provisioning.datasources(grafana_dir)
+    firing: list[Firing] = []
+    for rule in provisioning.alert_rules(grafana_dir):
+        data = rule.rule["data"]
+        results: dict[str, list[Number]] = {}
+        for query in data:
+            if query["datasourceUid"] == EXPRESSION_DATASOURCE:
+                continue
+            if sources.get(query["datasourceUid"], {}).get("type") != provisioning.CLICKHOUSE_TYPE:
+                raise RuleError(f"{rule.uid}: query {query['refId']} uses data source {query['datasourceUid']!r}; "
+                                "only the ClickHouse data source can be checked here")
+            span = query["relativeTimeRange"]
+            window = TimeRange(now - timedelta(seconds=span["from"]), now - timedelta(seconds=span["to"]))
+            model = query["model"]
+            sql = clickhouse_sql(model["rawSql"], window, (), int(model.get("intervalMs", 1000)))
+            results[query["refId"]] = numbers_from_table(run_sql(client, sql).fields())
+        evaluated = evaluate(data, results)
+        condition = rule.rule["condition"]
+        threshold = next(q["model"] for q in data if q["refId"] == condition)
+        evaluator = threshold["conditions"][0]["evaluator"]
+        described = f"{threshold['expression']} {evaluator['type']} {', '.join(map(str, evaluator['params']))}"
+        for instance in evaluated[condition]:
+            if not instance.value:
+                continue
+            values = {ref: _value_for(numbers, instance) for ref, numbers in evaluated.items()}
+            annotations = rule.rule.get("annotations", {})
+            firing.append(Firing(
+                rule.uid, rule.title, instance.label_dict, values.get(threshold["expression"]), described,
+                render_annotation(annotations.get("summary", rule.title), instance.label_dict, values),
+                render_annotation(annotations.get("description", ""), instance.label_dict, values),
+                rule.rule.get("for", "0s")))
+    return firing
+
+
+def _value_for(numbers: list[Number], instance: Number) -> float | None:
+    return next((n.value for n in numbers if n.labels == instance.labels), None)
