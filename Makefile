@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+demo: $(STAMP)           ## the main job: start the local stack, simulate activity, report, alerts, dashboards
+	$(BIN)/richness demo
+
 up: $(STAMP)             ## start the local stack (broker, ClickHouse, services) in the background
 	$(BIN)/richness up
 

@@ -14,13 +14,13 @@ from rich.table import Table
 
 from services.demo.run import DemoFailed, DemoOptions, run_demo
 from services.ingest.importer import ImportFailed, import_file
-from services.simulate.command import ingest_target, run_simulation
+from services.simulate.command import run_simulation
 from services.simulate.model import Drop, SimulationConfig, start_of_today
 from services.simulate.sender import SendFailed
 
 from services.stack.drain import drain as pipeline_drain
 from services.stack.processes import StackError
-from services.stack.supervisor import DEFAULT_DATA_DIR, LocalStack
+from services.stack.supervisor import DEFAULT_DATA_DIR, LocalStack, ingest_target
 from shared.clickhouse.client import connect
 from shared.clickhouse.schema import migrate as apply_schema
 from shared.config import Settings
@@ -126,12 +126,10 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
             data_dir: Path = DataDir) -> None:
     """Send a file of events through the ingest API. Re-running resumes where it stopped; ids
     deduplicate downstream, so nothing is ever counted twice."""
-    if ingest_url is None or api_key is None:
-        try:
-            info = LocalStack(data_dir).info()
-        except StackError as exc:
-            fail(f"{exc}, or give --ingest-url and --api-key")
-        ingest_url, api_key = ingest_url or info.ingest_url, api_key or info.api_key
+    try:
+        ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
+    except StackError as exc:
+        fail(f"{exc}, or give --ingest-url and --api-key")
     with Progress(TextColumn("importing {task.description}"), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeRemainingColumn(), console=console) as progress:
         task = progress.add_task(file.name, total=file.stat().st_size)
@@ -258,7 +256,7 @@ def alerts_check(at: str = typer.Option(None, "--at", help="Evaluate as of this 
     """Evaluate the engagement-drop rules and list the accounts that would fire, and why. Exit 0
     whether or not any would fire (1 only if the rules cannot be evaluated)."""
     from clickhouse_connect.driver.exceptions import ClickHouseError
-    from services.dashboards.alerts import check_alerts
+    from services.dashboards.alerts import check_alerts, firing_table
     from services.dashboards.queries import relative_time
 
     try:
@@ -266,16 +264,7 @@ def alerts_check(at: str = typer.Option(None, "--at", help="Evaluate as of this 
         firing = check_alerts(_settings(data_dir), now)
     except (ValueError, OSError, ClickHouseError) as exc:
         fail(str(exc))
-    if not firing:
-        console.print(f"no engagement drop at {now:%Y-%m-%d %H:%M} UTC: no rule would fire")
-        return
-    table = Table("rule", "labels", "value", "why", title=f"would fire at {now:%Y-%m-%d %H:%M} UTC "
-                  "(Grafana keeps an alert pending for its 'for' before it fires)")
-    for alert in firing:
-        table.add_row(escape(alert.rule_title), escape(", ".join(f"{k}={v}" for k, v in alert.labels.items())),
-                      f"{alert.value:.2f} ({alert.condition})" if alert.value is not None else alert.condition,
-                      escape(alert.description or alert.summary))
-    console.print(table)
+    console.print(firing_table(firing, now))
 
 
 def _settings(data_dir: Path) -> Settings:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from rich.markup import escape
+from rich.table import Table
+
 from services.dashboards.queries import run_sql
 from shared.clickhouse.client import connect
 from shared.config import Settings
@@ -68,3 +71,16 @@ def check_alerts(settings: Settings, now: datetime | None = None, grafana_dir: P
 
 def _value_for(numbers: list[Number], instance: Number) -> float | None:
     return next((n.value for n in numbers if n.labels == instance.labels), None)
+
+
+def firing_table(firing: list[Firing], now: datetime) -> Table | str:
+    """What ``check_alerts`` found, for a terminal."""
+    if not firing:
+        return f"no engagement drop at {now:%Y-%m-%d %H:%M} UTC: no rule would fire"
+    table = Table("rule", "labels", "value", "why", title=f"would fire at {now:%Y-%m-%d %H:%M} UTC "
+                  "(Grafana keeps an alert pending for its 'for' before it fires)")
+    for alert in firing:
+        table.add_row(escape(alert.rule_title), escape(", ".join(f"{k}={v}" for k, v in alert.labels.items())),
+                      f"{alert.value:.2f} ({alert.condition})" if alert.value is not None else alert.condition,
+                      escape(alert.description or alert.summary))
+    return table

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -53,6 +54,8 @@ class Demo:
     simulation: SimulationConfig | None = None
     sent: SendSummary | None = None
     report: Report | None = None
+    firing: list = field(default_factory=list)  # alerts that would fire (services.dashboards.alerts.Firing)
+    pictures: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -165,11 +168,38 @@ def _double_quoted(text: str) -> str:
     return '"' + "".join("\\" + c if c in '\\"$`' else c for c in text) + '"'
 
 
+def catch_the_drop(demo: Demo) -> None:
+    from services.dashboards.alerts import check_alerts, firing_table  # noqa: PLC0415 - loads the rules
+
+    now = datetime.now(timezone.utc)
+    demo.firing = check_alerts(demo.settings, now)
+    demo.console.print(firing_table(demo.firing, now))
+    planted = demo.options.drop_account
+    if planted and demo.options.drop_percent:
+        caught = any(alert.labels.get("account") == planted for alert in demo.firing)
+        demo.console.print(f"the planted {demo.options.drop_percent:g}% drop of {planted} was "
+                           + ("[green]caught[/]" if caught else "[red]not caught[/]"), highlight=False)
+    demo.console.print("the same check, any time: [bold]richness alerts check[/]", highlight=False)
+
+
+def draw_dashboards(demo: Demo) -> None:
+    from services.dashboards.render import render_dashboards  # noqa: PLC0415 - matplotlib is slow to load
+
+    out = demo.options.data_dir / "dashboards"
+    with demo.console.status("drawing the Grafana dashboards from ClickHouse…"):
+        demo.pictures = render_dashboards(demo.settings, out)
+    for path in demo.pictures:
+        demo.console.print(f"wrote {path}", highlight=False)
+    demo.console.print("redraw them any time: [bold]richness dashboards render --out DIR[/]", highlight=False)
+
+
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Start the local stack", start_stack),
     ("Simulate realistic social activity", simulate_activity),
     ("Wait until ClickHouse has every event", drain_pipeline),
     ("What Richness sees", show_report),
+    ("Catch the planted engagement drop", catch_the_drop),
+    ("Draw the dashboards", draw_dashboards),
     ("Where to look next", where_to_look_next),
 ]
 

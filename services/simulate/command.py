@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,16 +10,7 @@ from rich.table import Table
 
 from services.simulate.model import SimulationConfig, simulate
 from services.simulate.sender import IngestClient, SendSummary, send_events
-from services.stack.supervisor import LocalStack
 from shared.events import EVENT_TYPES, MAX_FUTURE_MS
-
-
-def ingest_target(ingest_url: str | None, api_key: str | None, data_dir: Path) -> tuple[str, str]:
-    """The given ingest URL and key, or the local stack's. Raises ``StackError`` if none is up."""
-    if ingest_url is None or api_key is None:
-        info = LocalStack(data_dir).info()
-        ingest_url, api_key = ingest_url or info.ingest_url, api_key or info.api_key
-    return ingest_url, api_key
 
 
 def run_simulation(config: SimulationConfig, ingest_url: str, api_key: str, console: Console, *,

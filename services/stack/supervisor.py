@@ -275,6 +275,14 @@ class LocalStack:
             yield
 
 
+def ingest_target(ingest_url: str | None, api_key: str | None, data_dir: Path) -> tuple[str, str]:
+    """The given ingest URL and key, or the local stack's. Raises ``StackError`` if none is up."""
+    if ingest_url is None or api_key is None:
+        info = LocalStack(data_dir).info()
+        ingest_url, api_key = ingest_url or info.ingest_url, api_key or info.api_key
+    return ingest_url, api_key
+
+
 def settings_from_env(env: dict[str, str]) -> Settings:
     return Settings(**{key.removeprefix("RICHNESS_").lower(): value for key, value in env.items()})
 

@@ -23,14 +23,19 @@ def test_demo_simulates_drains_reports_and_leaves_the_stack_running(tmp_path):
     day = start_of_today()
     try:
         out = richness("demo", "--data-dir", data_dir, "--events", "10000", env={"COLUMNS": "200"}).stdout
-        for section in ("1/5 Start the local stack", "2/5 Simulate realistic social activity",
-                        "planted drop: robert -60%", "3/5 Wait until ClickHouse has every event",
-                        "every accepted event is in ClickHouse", "4/5 What Richness sees",
+        for section in ("1/7 Start the local stack", "2/7 Simulate realistic social activity",
+                        "planted drop: robert -60%", "3/7 Wait until ClickHouse has every event",
+                        "every accepted event is in ClickHouse", "4/7 What Richness sees",
                         "Richest conversations", "Ranked by followers", "Ranked by engagement per follower",
-                        "Who follows back", "Silent followers", "5/5 Where to look next",
+                        "Who follows back", "Silent followers", "5/7 Catch the planted engagement drop",
+                        "the planted 60% drop of robert was caught", "6/7 Draw the dashboards",
+                        "richness-conversations.png", "7/7 Where to look next",
                         "richness.account_daily", f"richness down --data-dir {data_dir}", "demo done in"):
             assert section in out, f"missing {section!r} in:\n{out}"
         assert "ameena" in out and "dailybuzz" in out
+        pictures = sorted(p.name for p in (tmp_path / "stack" / "dashboards").glob("*.png"))
+        assert pictures == ["richness-audience.png", "richness-conversations.png", "richness-pipeline.png",
+                            "richness-traffic.png"]
 
         assert richness("status", "--data-dir", data_dir).returncode == 0  # still running
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
