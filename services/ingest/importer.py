@@ -16,7 +16,6 @@ import csv
 import json
 import os
 import re
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
@@ -24,9 +23,10 @@ from typing import IO, Any, Callable, Iterator
 import httpx
 import msgspec
 
+from services.ingest.client import IngestClient, IngestUnreachable
+
 CHECKPOINT_SUFFIX = ".richness-import.json"
 MAX_REPORTED_ERRORS = 20
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -238,36 +238,20 @@ def _save_checkpoint(path: Path, fingerprint: dict[str, int], summary: ImportSum
 class _Sender:
     def __init__(self, ingest_url: str, api_key: str, max_attempts: int, max_backoff_s: float,
                  timeout_s: float) -> None:
-        base = ingest_url.rstrip("/")
-        self._url = base if base.endswith("/v1/events") else base + "/v1/events"
-        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/x-ndjson"}
-        self._max_attempts = max_attempts
-        self._max_backoff_s = max_backoff_s
-        self._client = httpx.Client(timeout=timeout_s)
+        self._client = IngestClient(ingest_url, api_key, max_attempts=max_attempts,
+                                    max_backoff_s=max_backoff_s, timeout_s=timeout_s)
 
     def close(self) -> None:
         self._client.close()
 
     def send(self, batch: _Batch) -> tuple[int, list[RejectedLine]]:
         """POST one batch until it is answered; (accepted, rejections mapped to input lines)."""
-        body = b"\n".join(batch.events)
         where = f"lines {batch.lines[0]}-{batch.lines[-1]}"
-        delay = 0.5
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._client.post(self._url, content=body, headers=self._headers)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code not in RETRY_STATUSES:
-                    return self._outcome(response, batch, where)
-                problem = f"HTTP {response.status_code}"
-                delay = max(delay, _retry_after(response))
-            if attempt < self._max_attempts:
-                time.sleep(min(delay, self._max_backoff_s))
-                delay *= 2
-        raise ImportFailed(f"{where}: no acknowledgement after {self._max_attempts} attempts ({problem}); "
-                           "run the import again to resume")
+        try:
+            response = self._client.post(b"\n".join(batch.events), "application/x-ndjson")
+        except IngestUnreachable as exc:
+            raise ImportFailed(f"{where}: {exc}; run the import again to resume") from None
+        return self._outcome(response, batch, where)
 
     @staticmethod
     def _outcome(response: httpx.Response, batch: _Batch, where: str) -> tuple[int, list[RejectedLine]]:
@@ -286,8 +270,3 @@ class _Sender:
         detail = body.get("error") if isinstance(body, dict) else None
         raise ImportFailed(f"{where}: the ingest API answered {response.status_code}: "
                            f"{detail or response.text[:200]}")
-
-
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else 0.0

@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 import httpx
 import msgspec
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+from services.ingest.client import IngestClient, IngestUnreachable
+
 MAX_REPORTED_ERRORS = 20
 
 
@@ -42,19 +43,15 @@ class SendSummary:
         return self.sent / self.elapsed_s if self.elapsed_s else 0.0
 
 
-class IngestClient:
-    """``POST /v1/events`` with a bearer key; retries 429/5xx and connection errors with backoff."""
+class EventSender:
+    """Sends event lists as JSON arrays through ``IngestClient`` (which retries what is retryable)."""
 
     def __init__(self, ingest_url: str, api_key: str, *, max_attempts: int = 8, max_backoff_s: float = 10.0,
                  timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None) -> None:
-        base = ingest_url.rstrip("/")
-        self._url = base if base.endswith("/v1/events") else base + "/v1/events"
-        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        self._max_attempts = max_attempts
-        self._max_backoff_s = max_backoff_s
-        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+        self._client = IngestClient(ingest_url, api_key, max_attempts=max_attempts, max_backoff_s=max_backoff_s,
+                                    timeout_s=timeout_s, transport=transport)
 
-    def __enter__(self) -> IngestClient:
+    def __enter__(self) -> EventSender:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -62,21 +59,10 @@ class IngestClient:
 
     def post(self, events: list[dict]) -> tuple[int, list[Rejection]]:
         """Send one JSON array of events until it is answered; (accepted, rejections)."""
-        body = msgspec.json.encode(events)
-        delay = 0.5
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._client.post(self._url, content=body, headers=self._headers)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code not in RETRY_STATUSES:
-                    return _outcome(response)
-                problem = f"HTTP {response.status_code}"
-            if attempt < self._max_attempts:
-                time.sleep(min(delay, self._max_backoff_s))
-                delay *= 2
-        raise SendFailed(f"no acknowledgement from {self._url} after {self._max_attempts} attempts ({problem})")
+        try:
+            return _outcome(self._client.post(msgspec.json.encode(events)))
+        except IngestUnreachable as exc:
+            raise SendFailed(str(exc)) from None
 
 
 def _outcome(response: httpx.Response) -> tuple[int, list[Rejection]]:
@@ -92,7 +78,7 @@ def _outcome(response: httpx.Response) -> tuple[int, list[Rejection]]:
     raise SendFailed(f"the ingest API answered {response.status_code}: {detail or response.text[:200]}")
 
 
-def send_events(events: Iterable[dict], client: IngestClient, *, batch_size: int = 2000, rate: float = 0.0,
+def send_events(events: Iterable[dict], client: EventSender, *, batch_size: int = 2000, rate: float = 0.0,
                 progress: Callable[[SendSummary], None] = lambda _: None) -> SendSummary:
     """Send all events in batches; ``rate`` > 0 caps the average events per second."""
     if rate > 0:
