@@ -8,20 +8,10 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from shared.events import parse_event
 from shared.topics import decode_event_batch, routing_key
+from tests.contract_examples import CONTRACT_EXAMPLES
 from tests.ingest.helpers import API_KEY, Ingest, event, ingest_settings, running_ingest
 
 pytestmark = pytest.mark.broker
-
-CONTRACT_EXAMPLES = [
-    {"id": "e1", "type": "post", "ts": "2026-11-20T09:00:00Z", "actor": "ameena", "post_id": "p1"},
-    {"id": "e2", "type": "reply", "ts": "2026-11-20T09:05:00Z", "actor": "robert", "post_id": "r1",
-     "parent_id": "p1", "root_id": "p1"},
-    {"id": "e3", "type": "reply", "ts": "2026-11-20T09:30:00Z", "actor": "ameena", "post_id": "r2",
-     "parent_id": "r1", "root_id": "p1"},
-    {"id": "e4", "type": "follow", "ts": "2026-11-20T10:00:00Z", "actor": "sharon", "target": "ameena"},
-    {"id": "e5", "type": "click", "ts": 1763632800000, "actor": None, "target": "ameena", "post_id": "p1",
-     "url": "https://example.org/a"},
-]
 
 
 def stored(ingest: Ingest) -> dict[str, tuple[int, dict]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.events import parse_event
+from tests.contract_examples import CONTRACT_EXAMPLES
 from tests.pipeline.generator import event_set
 from tests.pipeline.harness import Pipeline, assert_views_equal, reference_rows
 
@@ -34,16 +35,7 @@ def test_shuffled_duplicated_delivery_matches_reference(pipeline, seed):
 
 
 def test_contract_example(pipeline):
-    delivery = [
-        {"id": "e1", "type": "post", "ts": "2026-11-20T09:00:00Z", "actor": "ameena", "post_id": "p1"},
-        {"id": "e2", "type": "reply", "ts": "2026-11-20T09:05:00Z", "actor": "robert", "post_id": "r1",
-         "parent_id": "p1", "root_id": "p1"},
-        {"id": "e3", "type": "reply", "ts": "2026-11-20T09:30:00Z", "actor": "ameena", "post_id": "r2",
-         "parent_id": "r1", "root_id": "p1"},
-        {"id": "e4", "type": "follow", "ts": "2026-11-20T10:00:00Z", "actor": "sharon", "target": "ameena"},
-        {"id": "e5", "type": "click", "ts": 1763632800000, "actor": None, "target": "ameena", "post_id": "p1",
-         "url": "https://example.org/a"},
-    ]
+    delivery = CONTRACT_EXAMPLES
     pipeline.start()
     pipeline.post(list(reversed(delivery)))
     pipeline.drain()
