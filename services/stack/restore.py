@@ -13,6 +13,7 @@ import asyncio
 from typing import Callable
 
 from aiokafka import AIOKafkaProducer
+from clickhouse_connect.driver.client import Client
 
 from shared.clickhouse.client import connect
 from shared.config import Settings
@@ -25,22 +26,17 @@ COLUMNS = ("id", "type", "toUnixTimestamp64Milli(ts)", "actor", "target", "post_
            "url", "toUnixTimestamp64Milli(received_at)")
 
 
-def stored_event_count(settings: Settings) -> int:
-    client = connect(settings)
-    return int(client.command(f"SELECT count() FROM {settings.clickhouse_database}.events_raw FINAL"))
-
-
 def restore_event_log(settings: Settings, report: Callable[[int, int], None] = lambda done, total: None) -> int:
     """Publish every stored event to the (empty) events topic; return how many."""
-    total = stored_event_count(settings)
+    client = connect(settings)
+    total = int(client.command(f"SELECT count() FROM {settings.clickhouse_database}.events_raw FINAL"))
     if total:
-        asyncio.run(_publish(settings, total, report))
+        asyncio.run(_publish(settings, client, total, report))
     return total
 
 
-async def _publish(settings: Settings, total: int, report: Callable[[int, int], None]) -> None:
+async def _publish(settings: Settings, client: Client, total: int, report: Callable[[int, int], None]) -> None:
     await ensure_topics(settings)
-    client = connect(settings)
     producer = AIOKafkaProducer(**compat.producer_options(settings), max_batch_size=512 * 1024, linger_ms=5)
     await producer.start()
     done = 0

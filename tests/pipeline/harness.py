@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import signal
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
@@ -59,9 +61,6 @@ class Pipeline:
             wait_healthy(self.specs[name], self.running[name])
 
     def kill(self, name: str, hard: bool = True) -> None:
-        import os
-        import signal
-
         process = self.running.pop(name)
         if hard:
             os.killpg(process.pid, signal.SIGKILL)
@@ -148,4 +147,3 @@ def assert_views_equal(actual: dict[str, list[dict]], expected: dict[str, list[d
                 assert same, f"{view} {tuple(w[k] for k in key)}: {column} = {actual_value!r}, expected {expected_value!r}"
 
 
-__all__ = ["Pipeline", "assert_views_equal", "reference_rows", "date"]

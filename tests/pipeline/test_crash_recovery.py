@@ -13,7 +13,8 @@ import pytest
 
 from shared.events import parse_event
 from tests.conftest import start_clickhouse
-from services.stack.processes import stop
+from services.stack import components
+from services.stack.processes import free_port, spawn, stop, wait_healthy
 from tests.pipeline.generator import event_set
 from tests.pipeline.harness import Pipeline, assert_views_equal, reference_rows
 
@@ -87,9 +88,6 @@ def test_two_processor_workers_give_the_same_results_as_one(broker, clickhouse, 
     second = None
     try:
         pipeline.start()
-        from services.stack import components
-        from services.stack.processes import free_port, spawn, wait_healthy
-
         spec = components.worker("processor-2", "services.processor", pipeline.settings.to_env(), free_port())
         second = spawn(spec, tmp_path / "logs")
         wait_healthy(spec, second)
