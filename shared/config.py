@@ -6,6 +6,7 @@ processes it starts) and against an existing Kafka and ClickHouse (set them your
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -22,6 +23,8 @@ class Settings(BaseSettings):
     kafka_compat: Literal["kafka", "tansu"] = "kafka"
     events_topic: str = "richness.events"
     facts_topic: str = "richness.facts"
+    # Account changes from the processor's event rules to its account rules (partitioned by account).
+    changes_topic: str = "richness.changes"
     dead_letter_topic: str = "richness.dead-letter"
     # Partition count used when the project creates its topics. Fixed for a topic's life:
     # keys are routed by hash, so changing it would move keys away from their state.
@@ -49,6 +52,10 @@ class Settings(BaseSettings):
     # Consumer groups are "<prefix>-processor" and "<prefix>-sink"; Faust's changelog topics
     # are named after the processor's group. Two pipelines on one broker need two prefixes.
     group_prefix: str = Field(default="richness", pattern=r"^[A-Za-z0-9._-]+$")
+    # The processor's state: RocksDB files under state_dir ("memory" only for tests; it rebuilds
+    # everything from the changelog on every start). One directory per processor worker.
+    state_store: Literal["rocksdb", "memory"] = "rocksdb"
+    state_dir: Path = Path("richness-processor-state")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no metrics listener
 
@@ -79,6 +86,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
+            elif isinstance(value, Path):
+                value = str(value)
             elif isinstance(value, list):
                 value = ",".join(v.get_secret_value() if isinstance(v, SecretStr) else str(v) for v in value)
             env[f"RICHNESS_{name.upper()}"] = str(value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Annotated, Literal, Union
 
 import msgspec
@@ -91,7 +92,7 @@ class Event(msgspec.Struct, omit_defaults=True, frozen=True):
     """
 
     id: str
-    type: Literal["follow", "unfollow", "post", "reply", "click"]
+    type: Literal["follow", "unfollow", "post", "reply", "click", "share", "like", "conversion", "refund"]
     ts: int
     received_at: int
     actor: str | None = None
@@ -100,6 +101,8 @@ class Event(msgspec.Struct, omit_defaults=True, frozen=True):
     parent_id: str | None = None
     root_id: str | None = None
     url: str | None = None
+    order_id: str | None = None
+    value: Decimal | None = None
 
 
 _incoming_decoder = msgspec.json.Decoder(IncomingEvent)

@@ -32,7 +32,14 @@ import msgspec
 
 from shared.events import Event
 
-EVENTS_PER_RECORD = 500  # ~100 KiB records: far below Kafka's 1 MiB default limit
+EVENTS_PER_RECORD = 500
+# Records stay far below the 1 MiB that Apache Kafka (message.max.bytes) and aiokafka
+# (max_request_size) accept by default, whatever the events hold (a url alone may be 2 KiB).
+MAX_RECORD_BYTES = 512 * 1024
+# An input's position in its partition: record offset * POSITIONS_PER_RECORD + index in the
+# record. Positions order a partition's inputs, are the same on every replay, and version the
+# processor's outputs (shared.domain.rows).
+POSITIONS_PER_RECORD = 4096
 
 _encode = msgspec.json.Encoder().encode
 _decode_batch = msgspec.json.Decoder(list[Event]).decode
@@ -47,16 +54,30 @@ def conversation_key(root_id: str) -> bytes:
     return _encode(("conv", root_id))
 
 
+def account_key(account: str) -> bytes:
+    return _encode(("account", account))
+
+
+def order_key(order_id: str) -> bytes:
+    return _encode(("order", order_id))
+
+
 def routing_key(event: Event) -> bytes:
     """The events-topic key of a validated event (see the module docstring)."""
     kind = event.type
     if kind in ("follow", "unfollow"):
         return pair_key(event.actor, event.target)  # type: ignore[arg-type]
-    if kind == "post":
+    if kind in ("post", "share", "like"):
         return conversation_key(event.post_id)  # type: ignore[arg-type]
     if kind == "reply":
         return conversation_key(event.root_id)  # type: ignore[arg-type]
-    return _encode(("account", event.target))
+    if kind in ("conversion", "refund"):
+        return order_key(event.order_id)  # type: ignore[arg-type]
+    return account_key(event.target)  # type: ignore[arg-type]
+
+
+def position(offset: int, index: int) -> int:
+    return offset * POSITIONS_PER_RECORD + index
 
 
 def murmur2(data: bytes) -> int:
@@ -98,9 +119,25 @@ def event_batches(events: Iterable[Event], partitions: int,
     by_partition: dict[int, list[Event]] = defaultdict(list)
     for event in events:
         by_partition[partition_for(routing_key(event), partitions)].append(event)
-    return [(partition, _encode(group[start:start + per_record]))
-            for partition, group in by_partition.items()
-            for start in range(0, len(group), per_record)]
+    return [(partition, record) for partition, group in by_partition.items()
+            for record in pack(group, _encode, per_record)]
+
+
+def pack(items: list, encode, per_record: int, max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
+    """Encode ``items`` as JSON/msgpack arrays of at most ``per_record`` items and ``max_bytes``
+    bytes each (an item alone is always far smaller), in order."""
+    records: list[bytes] = []
+    start = 0
+    while start < len(items):
+        count = min(per_record, len(items) - start)
+        while True:
+            record = encode(items[start:start + count])
+            if len(record) <= max_bytes or count == 1:
+                break
+            count = max(1, count * max_bytes // len(record) * 9 // 10)
+        records.append(record)
+        start += count
+    return records
 
 
 def decode_event_batch(raw: bytes) -> list[Event]:

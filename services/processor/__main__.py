@@ -9,6 +9,7 @@ from faust import Worker
 from prometheus_client import start_http_server
 
 from services.processor.app import create_app
+from services.processor.metrics import REGISTRY
 from shared.config import get_settings
 from shared.kafka.admin import ensure_topics
 
@@ -17,8 +18,9 @@ def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(ensure_topics(settings))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=REGISTRY)
     app = create_app(settings)
     Worker(app, loglevel="info", quiet=True).execute_from_commandline()
 

@@ -1,12 +1,19 @@
-"""The Faust app: one agent over the events topic, two tables of state, facts out.
+"""The Faust app: two agents, each a thin adapter around one stage of rules.
 
-The agent is a thin adapter around ``batch.apply_batch``. It takes records in batches (each record
-holds up to 500 events of one partition), applies them per partition, and then writes, for that
-batch, ONE changelog record per changed state key to the partition the events came from, and the
-derived facts, many per record, to the facts topic. It waits for the broker to confirm all of it
-before it lets Faust acknowledge the batch; Faust commits acknowledged offsets only after flushing
-its producer. So a crash anywhere replays events whose effects may or may not be stored, and every
-effect is idempotent (versioned facts, id-deduplicated states): at-least-once, exact results.
+* ``derive`` reads the events topic (records of up to 500 events of one partition), applies the
+  event rules (conversations, follow pairs, orders, shares and likes, clicks) and sends thread
+  rows and account changes;
+* ``aggregate`` reads the account changes (partitioned by account) and sends the per-account
+  rows (account days, follower ledger).
+
+Each agent works in batches; for each batch, per partition: apply the rules on the committed
+state (``batch``); send the outputs and WAIT until the broker confirmed them; write the state's
+changes to the table's changelog with a commit marker and wait; then make them the local state;
+then let Faust acknowledge the batch (it commits offsets after that). A crash at any point leaves
+either nothing of the batch's state durable — the batch is processed again from the same state
+and sends the same outputs with the same versions and sequence numbers — or all of it, with its
+outputs already out. If anything fails the worker exits at once (code 70), because Faust would
+otherwise acknowledge a batch whose processing raised.
 """
 from __future__ import annotations
 
@@ -15,77 +22,96 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict
-from typing import Iterator, MutableMapping
+from typing import Any, Callable
 
 import faust
 import msgspec
 from faust.types import EventT
 
 from services.processor import metrics
-from services.processor.batch import apply_batch
+from services.processor.batch import Outcome, apply_changes, apply_events
+from services.processor.faust_adapter import changelog_tp, patch_tansu_highwaters, store_url, table_store
+from services.processor.writer import Writer, wait_all
 from shared.config import Settings
-from shared.domain.facts import Fact
-from shared.events import Event
+from shared.domain.contributions import decode_changes, encode_changes
+from shared.events import encode_event
 from shared.kafka import compat
 from shared.kafka.lag import group_lag, partitions_of
-from shared.topics import decode_event_batch
+from shared.topics import decode_event_batch, position
 
 log = logging.getLogger("richness.processor")
 
-BATCH_MAX = 100  # records, each an event batch of up to EVENTS_PER_RECORD events
+BATCH_MAX = 100  # records: event batches of up to 500 events, or up to 2,000 account changes
 BATCH_WITHIN_S = 0.1
 LAG_INTERVAL_S = 10.0
-FACTS_PER_RECORD = 2000  # keeps each facts record well below Kafka's 1 MB default
+# RocksDB per table partition: small caches, so that memory stays flat however large the state.
+ROCKSDB_OPTIONS = {"block_cache_size": 16 * 1024 * 1024, "write_buffer_size": 8 * 1024 * 1024,
+                   "max_write_buffer_number": 2, "target_file_size_base": 32 * 1024 * 1024}
 
-_encode_facts = msgspec.json.Encoder().encode
 
+class Stage:
+    """One agent's batch loop around one stage of rules."""
 
-class ChangelogBuffer(MutableMapping[bytes, bytes]):
-    """A Faust table's store, read and written directly; changed keys are remembered.
-
-    Writing ``table[key] = value`` sends one changelog record through Faust's per-key send path
-    (tens of microseconds each, the processor's main cost when measured) and picks the changelog
-    partition from "the current event", which in a multi-partition batch is the wrong one. The
-    buffer writes the store and then sends each changed key once, to the partition given.
-    """
-
-    def __init__(self, table: faust.Table) -> None:
+    def __init__(self, name: str, table: faust.Table, decode: Callable[[bytes], list],
+                 apply: Callable[..., Outcome], encode_refused: Callable[[Any], bytes], writer: Writer) -> None:
+        self.name = name
         self.table = table
-        self.changed: dict[bytes, bytes] = {}
+        self.decode = decode
+        self.apply = apply
+        self.encode_refused = encode_refused
+        self.writer = writer
 
-    def __getitem__(self, key: bytes) -> bytes:
-        return self.table.data[key]
-
-    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
-        return self.table.data.get(key, default)
-
-    def __setitem__(self, key: bytes, value: bytes) -> None:
-        self.table.data[key] = value
-        self.changed[key] = value
-
-    def __delitem__(self, key: bytes) -> None:
-        raise NotImplementedError("processor state is never deleted")
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.table.data)
-
-    def __len__(self) -> int:
-        return len(self.table.data)
-
-    async def send_changes(self, producer, partition: int) -> list[asyncio.Future]:
+    async def process(self, batch: list[EventT]) -> None:
+        started = time.perf_counter()
+        store = table_store(self.table)
+        records: dict[int, list[EventT]] = defaultdict(list)
+        for event in batch:
+            records[event.message.partition].append(event)
+        outcomes: dict[int, Outcome] = {}
+        refused: list[tuple[bytes, str, str]] = []
+        for partition, in_partition in records.items():
+            inputs = []
+            for record in in_partition:
+                message = record.message
+                try:
+                    items = self.decode(message.value)
+                except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                    refused.append((message.value, f"undecodable record: {exc}", _source(message)))
+                    metrics.DEAD_LETTERS.labels("undecodable").inc()
+                    continue
+                inputs.extend((position(message.offset, i), item) for i, item in enumerate(items))
+            outcome = self.apply(lambda key, p=partition: store.read(p, key), partition, inputs)
+            for item, why in outcome.refused:
+                log.error("refusing an input of %s partition %d: %s", self.name, partition, why)
+                refused.append((self.encode_refused(item), why, f"{self.name}/{partition}"))
+                metrics.DEAD_LETTERS.labels("state_too_large").inc()
+            outcomes[partition] = outcome
+        # 1. outputs, confirmed before any state: a replay must find the state of before the batch
+        changes = [item for o in outcomes.values() for out in o.outputs for item in out.changes]
+        rows = [row for o in outcomes.values() for out in o.outputs for row in out.rows]
+        await wait_all(await self.writer.outputs(changes, rows, refused))
+        # 2. state: changelog records and commit marker per partition, then the local store
         topic = self.table.changelog_topic.get_topic_name()
-        pending = [await producer.send(topic, key, value, partition, None, None)
-                   for key, value in self.changed.items()]
-        self.changed.clear()
-        return pending
+        markers = await asyncio.gather(*(self.writer.changelog(topic, p, o.writes) for p, o in outcomes.items()))
+        for (partition, outcome), marker in zip(outcomes.items(), markers):
+            store.commit(partition, list(outcome.writes.items()), changelog_tp(self.table, partition), marker)
+        inputs = sum(o.inputs for o in outcomes.values())
+        metrics.INPUTS.labels(self.name).inc(inputs)
+        metrics.BATCH_SIZE.labels(self.name).observe(inputs)
+        metrics.BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        metrics.STATE_WRITES.labels(self.name).inc(sum(len(o.writes) for o in outcomes.values()))
+        metrics.CHANGES.inc(len(changes))
+        for kind, count in Counter(type(row).__struct_config__.tag for row in rows).items():
+            metrics.ROWS.labels(kind).inc(count)
 
 
 def create_app(settings: Settings) -> faust.App:
-    compat.patch_faust(settings)
+    if settings.is_tansu:
+        patch_tansu_highwaters(lambda tps: compat.end_offsets(settings, tps))
     app = faust.App(
         settings.processor_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://",
+        datadir=str(settings.state_dir),
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
@@ -93,79 +119,56 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_interval=0.5,
         web_enabled=False,
         producer_acks=-1,
-        producer_linger_ms=5,
-        producer_max_batch_size=512 * 1024,
         stream_buffer_maxsize=1000,
         **compat.faust_options(settings),
     )
-    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw", partitions=settings.partitions)
-    # bytes keys and values: Faust stores them raw; the domain states serialise themselves.
-    conversations = app.Table("conversations", key_type=bytes, value_type=bytes, partitions=settings.partitions)
-    pairs = app.Table("pairs", key_type=bytes, value_type=bytes, partitions=settings.partitions)
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw",
+           "partitions": settings.partitions}
+    events = app.topic(settings.events_topic, **raw)
+    changes = app.topic(settings.changes_topic, **raw)
+    table = {"key_type": bytes, "value_type": bytes, "partitions": settings.partitions,
+             "store": store_url(settings.state_store), "options": dict(ROCKSDB_OPTIONS)}
+    writer = Writer(settings)
+    derive_stage = Stage("events", app.Table("events-state", **table), decode_event_batch, apply_events,
+                         encode_event, writer)
+    aggregate_stage = Stage("accounts", app.Table("accounts-state", **table), decode_changes, apply_changes,
+                            lambda item: encode_changes([item]), writer)
 
-    @app.agent(events)
-    async def derive_facts(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            try:
-                await _process(app, settings, batch, ChangelogBuffer(conversations), ChangelogBuffer(pairs))
-            except BaseException:
-                # Faust acknowledges a taken batch even when its processing raised, and would
-                # then commit offsets whose effects were never stored. Stop hard instead: the
-                # batch is replayed after restart (Docker's restart policy, or `richness up`).
-                log.critical("processing a batch failed; exiting so that it is not committed", exc_info=True)
-                logging.shutdown()
-                os._exit(70)
+    async def run(stage: Stage, stream: faust.StreamT) -> None:
+        try:
+            async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+                try:
+                    await stage.process(batch)
+                except Exception:
+                    # Faust acknowledges a taken batch even when its processing raised, and would
+                    # then commit offsets whose effects were never stored. Stop hard instead: the
+                    # batch is processed again after the restart.
+                    log.critical("processing a batch of %s failed; exiting so that it is not committed",
+                                 stage.name, exc_info=True)
+                    logging.shutdown()
+                    os._exit(70)
+        finally:
+            await writer.stop()
+
+    @app.agent(events, name="derive")
+    async def derive(stream: faust.StreamT) -> None:
+        await run(derive_stage, stream)
+
+    @app.agent(changes, name="aggregate")
+    async def aggregate(stream: faust.StreamT) -> None:
+        await run(aggregate_stage, stream)
 
     @app.timer(interval=LAG_INTERVAL_S)
     async def report_lag() -> None:
         try:
-            tps = await partitions_of(settings, [settings.events_topic])
+            tps = await partitions_of(settings, [settings.events_topic, settings.changes_topic])
             for tp, lag in (await group_lag(settings, settings.processor_group, tps)).items():
                 metrics.LAG.labels(settings.processor_group, tp.topic, str(tp.partition)).set(lag)
         except Exception as exc:  # noqa: BLE001 - a metric must never stop the processor
             log.warning("could not measure consumer lag: %s", exc)
 
-    app.derive_facts = derive_facts  # type: ignore[attr-defined]
     return app
 
 
-async def _process(app: faust.App, settings: Settings, batch: list[EventT],
-                   conversations: ChangelogBuffer, pairs: ChangelogBuffer) -> None:
-    started = time.perf_counter()
-    producer = app.producer
-    by_partition: dict[int, list[EventT]] = defaultdict(list)
-    for event in batch:
-        by_partition[event.message.partition].append(event)
-    produced: list[Fact] = []
-    pending: list[asyncio.Future] = []
-    events_in_batch = 0
-    for partition, records in by_partition.items():
-        decoded: list[Event] = []
-        for record in records:
-            try:
-                decoded.extend(decode_event_batch(record.value))
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                pending.append(await _dead_letter(producer, settings, record, f"undecodable event batch: {exc}"))
-        events_in_batch += len(decoded)
-        produced.extend(apply_batch(decoded, conversations, pairs))
-        pending += await conversations.send_changes(producer, partition)
-        pending += await pairs.send_changes(producer, partition)
-    for start in range(0, len(produced), FACTS_PER_RECORD):
-        chunk = _encode_facts(produced[start:start + FACTS_PER_RECORD])
-        pending.append(await producer.send(settings.facts_topic, None, chunk, None, None, None))
-    await asyncio.gather(*pending)  # raises if the broker did not take any of it
-    metrics.EVENTS.labels("derive_facts").inc(events_in_batch)
-    metrics.BATCH_SIZE.observe(events_in_batch)
-    metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-    for kind, count in Counter(type(fact).__struct_config__.tag for fact in produced).items():
-        metrics.FACTS.labels(kind).inc(count)
-
-
-async def _dead_letter(producer, settings: Settings, record: EventT, reason: str) -> asyncio.Future:
-    message = record.message
-    log.error("dead-lettering record %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason)
-    metrics.DEAD_LETTERS.labels("undecodable").inc()
-    headers = [("richness-error", reason.encode()[:1000]),
-               ("richness-source", f"{message.topic}/{message.partition}/{message.offset}".encode())]
-    return await producer.send(settings.dead_letter_topic, None, record.value, None, None, headers)
+def _source(message) -> str:
+    return f"{message.topic}/{message.partition}/{message.offset}"

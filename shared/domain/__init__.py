@@ -1,5 +1,4 @@
-"""The processor's domain rules as pure functions of event sets (no Kafka, ClickHouse or Faust).
-
-One state object per partition key (``shared.topics``): ``ConversationState`` per root post,
-``PairState`` per unordered account pair. Each turns the events it is given into ``facts``.
+"""The processor's domain rules as pure code (no Kafka, ClickHouse or Faust): ``rules`` applies
+a batch of events (stage 1) or of account changes (stage 2) to keyed ``state``, and collects the
+``rows`` ClickHouse stores and the ``contributions`` stage 1 sends to stage 2.
 """

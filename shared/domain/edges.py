@@ -12,8 +12,44 @@ from bisect import insort
 
 import msgspec
 
-from shared.domain.facts import EdgeEventFact, EdgeStateFact
+from shared.domain.contributions import Edge, FollowerEdge, Mutual, Payload
+from shared.domain.state import BatchState, EntryKind
 from shared.events import Event
+
+
+class EdgeEventFact(msgspec.Struct, frozen=True, tag="edge_event", tag_field="kind"):
+    """What one follow/unfollow event did to the edge follower→account and to the pair.
+
+    Events of a pair are taken in (ts, id) order over both directions.
+    """
+
+    event_id: str
+    follower: str
+    account: str
+    ts: int
+    delta: int  # +1 inactive→active, -1 active→inactive, 0 no transition
+    # Whether the edge is active after every event of this edge with this ts: the state "at ts"
+    # in the contract's sense, safe for an ASOF join on ts even when events tie on ts.
+    active_at_ts: bool
+    mutual_delta: int  # +1/-1/0: change of "both directions active" caused by this event
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("edge_event", self.event_id)
+
+
+class EdgeStateFact(msgspec.Struct, frozen=True, tag="edge_state", tag_field="kind"):
+    """The current state of the edge follower→account, after every known event of it."""
+
+    follower: str
+    account: str
+    active: bool
+    since: int | None  # ts of the follow that activated the edge; None while inactive
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("edge_state", self.follower, self.account)
+
 
 PairFact = EdgeEventFact | EdgeStateFact
 
@@ -47,8 +83,7 @@ class PairState:
         self._events: list[_EdgeEvent] = []  # sorted by (ts, id)
         self._ids: set[str] = set()
 
-    @property
-    def version(self) -> int:
+    def __len__(self) -> int:
         return len(self._events)
 
     def add(self, event: Event) -> list[PairFact]:
@@ -56,14 +91,17 @@ class PairState:
 
         An event id already held changes nothing and returns no facts.
         """
-        forward = self._direction(event)
         if event.id in self._ids:
+            self._direction(event)
             return []
-        version = self.version + 1
-        before = self._facts(version)
-        insort(self._events, _EdgeEvent(event.ts, event.id, event.type == "follow", forward))
+        before = self._facts()
+        self.insert(event)
+        return [fact for key, fact in self._facts().items() if before.get(key) != fact]
+
+    def insert(self, event: Event) -> None:
+        """Take one event not held yet (no facts computed)."""
+        insort(self._events, _EdgeEvent(event.ts, event.id, event.type == "follow", self._direction(event)))
         self._ids.add(event.id)
-        return [fact for key, fact in self._facts(version).items() if before.get(key) != fact]
 
     def _direction(self, event: Event) -> bool:
         if event.type not in ("follow", "unfollow") or {event.actor, event.target} != {self.low, self.high}:
@@ -71,8 +109,8 @@ class PairState:
                              f"{self.low!r} and {self.high!r}")
         return event.actor == self.low
 
-    def _facts(self, version: int) -> dict[tuple[str, ...], PairFact]:
-        """Every fact of the current sequence, stamped with ``version``, by fact key."""
+    def _facts(self) -> dict[tuple[str, ...], PairFact]:
+        """Every fact of the current sequence, by fact key."""
         ends = {True: (self.low, self.high), False: (self.high, self.low)}
         active = {True: False, False: False}
         since: dict[bool, int | None] = {}  # an entry for every direction that has events
@@ -96,17 +134,91 @@ class PairState:
             if last is None or last[0] != e.ts:
                 state_at_ts[e.forward] = last = (e.ts, active_after)
             follower, account = ends[e.forward]
-            event_facts.append(EdgeEventFact(e.id, follower, account, e.ts, delta, last[1], mutual_delta, version))
-        state_facts = [EdgeStateFact(*ends[forward], active[forward], ts, version) for forward, ts in since.items()]
+            event_facts.append(EdgeEventFact(e.id, follower, account, e.ts, delta, last[1], mutual_delta))
+        state_facts = [EdgeStateFact(*ends[forward], active[forward], ts) for forward, ts in since.items()]
         return {fact.key: fact for fact in [*reversed(event_facts), *state_facts]}
 
+    @property
+    def ids(self) -> set[str]:
+        return self._ids
+
+    def current_facts(self) -> dict[tuple[str, ...], PairFact]:
+        return self._facts()
+
+    def snapshot(self) -> _Snapshot:
+        return _Snapshot(self.low, self.high, self._events)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: _Snapshot) -> PairState:
+        state = cls(snapshot.low, snapshot.high)
+        state._events = list(snapshot.events)
+        state._ids = {e.id for e in snapshot.events}
+        return state
+
     def to_bytes(self) -> bytes:
-        return _encoder.encode(_Snapshot(self.low, self.high, self._events))
+        return _encoder.encode(self.snapshot())
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PairState:
-        snapshot = _decoder.decode(raw)
-        state = cls(snapshot.low, snapshot.high)
-        state._events = snapshot.events
-        state._ids = {e.id for e in snapshot.events}
-        return state
+        return cls.from_snapshot(_decoder.decode(raw))
+
+
+PAIR = EntryKind("p", _Snapshot)  # (low, high)
+
+
+class Pairs:
+    """The follow-graph rules over one batch's state: each pair's state is one small entry (a
+    pair sees few events), and every change of a fact becomes a change of the accounts' figures.
+    """
+
+    def __init__(self, state: BatchState, out) -> None:  # out: conversation.Outputs
+        self.state = state
+        self.out = out
+
+    def add(self, event: Event) -> None:
+        low, high = sorted((event.actor, event.target))  # type: ignore[type-var]
+        snapshot = self.state.get(PAIR, low, high)
+        pair = PairState(low, high) if snapshot is None else PairState.from_snapshot(snapshot)
+        if event.id in pair.ids:
+            return  # already held: a duplicate delivery
+        before = pair.current_facts()
+        pair.insert(event)
+        after = pair.current_facts()
+        self.state.put(PAIR, pair.snapshot(), low, high)
+        for key, fact in after.items():
+            old = before.get(key)
+            if old == fact:
+                continue
+            if isinstance(fact, EdgeEventFact):
+                self._edge_event(old, fact)  # type: ignore[arg-type]
+        for account, follower in ((low, high), (high, low)):
+            old_edge, new_edge = _follower_edge(before, account, follower), _follower_edge(after, account, follower)
+            if old_edge != new_edge:
+                self.out.change(account, old_edge, new_edge)
+
+    def _edge_event(self, old: EdgeEventFact | None, new: EdgeEventFact) -> None:
+        self.out.change(new.account, _edge(old), _edge(new))
+        old_mutual, new_mutual = _mutual(old), _mutual(new)
+        if old_mutual != new_mutual:
+            self.out.change(new.follower, old_mutual, new_mutual)
+
+
+def _edge(fact: EdgeEventFact | None) -> Payload | None:
+    if fact is None:
+        return None
+    return Edge(fact.follower, fact.event_id, fact.ts, fact.delta, fact.mutual_delta, fact.active_at_ts)
+
+
+def _mutual(fact: EdgeEventFact | None) -> Payload | None:
+    if fact is None or not fact.mutual_delta:
+        return None
+    return Mutual(fact.ts, fact.mutual_delta)
+
+
+def _follower_edge(facts: dict[tuple[str, ...], PairFact], account: str, follower: str) -> Payload | None:
+    """The ledger's view of follower→account: None until that direction has events."""
+    state = facts.get(("edge_state", follower, account))
+    if state is None:
+        return None
+    back = facts.get(("edge_state", account, follower))
+    return FollowerEdge(follower, state.active, state.since, bool(back and back.active))  # type: ignore[union-attr]

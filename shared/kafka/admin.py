@@ -16,6 +16,7 @@ def project_topics(settings: Settings) -> list[NewTopic]:
     return [
         NewTopic(settings.events_topic, settings.partitions, **common),
         NewTopic(settings.facts_topic, settings.partitions, **common),
+        NewTopic(settings.changes_topic, settings.partitions, **common),
         NewTopic(settings.dead_letter_topic, 1, **common),
     ]
 

@@ -6,7 +6,8 @@ Kafka in ways that matter to us, all reproduced on this project's machines:
 
 1. ListOffsets(LATEST) answers "base offset of the last record batch + 1" instead of the log end
    when a producer batch held more than one record. Lag, drain and seek-to-end computed from it
-   are wrong. The high watermark in a Fetch response is right, so ``end_offsets`` asks a Fetch.
+   are wrong. The high watermark in a Fetch response is right, so ``end_offsets`` asks a Fetch
+   (the processor also gives it to Faust's table recovery: services/processor/faust_adapter.py).
 2. InitProducerId (idempotent producer, transactions) is rejected, so the producer runs with
    ``acks=all`` but without idempotence; effects downstream are idempotent anyway.
 3. A consumer-group join waits about half the session timeout, so group members use a short
@@ -84,20 +85,3 @@ async def _fetch_high_watermarks(consumer: AIOKafkaConsumer, listed: dict[TopicP
             raise TimeoutError(f"no high watermark from the broker for {missing}")
         await consumer.getmany(timeout_ms=200, max_records=1)
     return {tp: max(offset, consumer.highwater(tp)) for tp, offset in listed.items()}
-
-
-def patch_faust(settings: Settings) -> None:
-    """Make Faust read true end offsets from the local broker (quirk 1).
-
-    Faust decides that a table's recovery from its changelog is complete when it reaches the
-    partition's end offset. With the broker's short answer it would stop early and start with
-    missing state. Only applied against Tansu; a no-op against Apache Kafka.
-    """
-    if not settings.is_tansu:
-        return
-    from faust.transport.drivers import aiokafka as driver  # noqa: PLC0415 - Faust is the processor's only
-
-    async def _highwaters(self, partitions):  # type: ignore[no-untyped-def]
-        return await end_offsets(settings, partitions)
-
-    driver.AIOKafkaConsumerThread._highwaters = _highwaters  # type: ignore[method-assign]

@@ -1,14 +1,12 @@
 """A cycle never gets a depth, nor does anything hanging below it."""
-from shared.domain.conversation import ConversationState
-from tests.domain.builders import ROOT, reply
+from tests.domain.builders import ROOT, Thread, reply
 
 
 def final_depths(*events):
-    state = ConversationState(ROOT)
-    result = {}
+    thread = Thread()
     for event in events:
-        result.update((f.event_id, f.depth) for f in state.add(event))
-    return result
+        thread.add(event)
+    return thread.depths()
 
 
 def test_two_replies_answering_each_other():

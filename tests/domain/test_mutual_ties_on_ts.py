@@ -1,6 +1,6 @@
 """Events with the same ts: (ts, id) orders them, and active_at_ts is the state after all of them."""
 from shared.domain.edges import PairState
-from shared.domain.facts import EdgeEventFact
+from shared.domain.edges import EdgeEventFact
 from tests.domain.builders import follow, unfollow
 
 

@@ -1,0 +1,369 @@
+"""The account rules (stage 2): every per-account figure of ``account_daily`` and ``followers``,
+maintained as contributions change (contract §3, §4 and §6).
+
+Input: sets of ``Change``s from the event rules, partitioned by account, each change replacing
+one old contribution by a new one. This module keeps per account:
+
+* a ``Day`` per (account, day): the day's sums (follows gained and lost, replies, clicks, posts,
+  shares, likes, orders, revenue, refunds…), its depth histogram, and the followers and mutuals
+  at the end of the day. A late follow changes the end-of-day counts of every later day of that
+  account, so those days are rewritten — the cost is the number of days after it, never the
+  number of events;
+* distinct repliers and clickers per (account, day, actor);
+* a ``Ledger`` per (account, other account): the follow edge other→account as the ledger shows
+  it, all-time interactions, and the edge's timeline (follow/unfollow events), which decides
+  whether a click or an order came from a follower at its time. When the timeline changes (a
+  late follow), the clicks and orders of that follower after it are judged again;
+* the interactions of each (account, other, day), for those judgements and for the last
+  interaction time.
+
+Exactly once: every change carries (source partition, position, index), increasing along its
+source's input, and a replayed source re-sends the same changes with the same numbers; each
+source's high-water mark is state, so a change is applied at most once, and — because the
+processor makes a batch's outputs durable before its state — at least once.
+
+Outputs: the rows of every (account, day) and ledger entry changed by a batch, at ``flush``.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from decimal import Decimal
+
+import msgspec
+
+from shared.domain.contributions import (Click, Edge, FollowerEdge, Like, Mutual, Order, Payload, Post, Refund,
+                                         Reply, Sequenced, Share)
+from shared.domain.conversation import Outputs
+from shared.domain.rows import AccountDayRow, FollowerRow
+from shared.domain.state import BatchState, EntryKind
+
+DAY_MS = 86_400_000
+ZERO = Decimal(0)
+
+
+def day_of(ts: int) -> int:
+    return ts // DAY_MS
+
+
+class AccountDays(msgspec.Struct, array_like=True):
+    days: list[int] = msgspec.field(default_factory=list)  # every day with a Day entry, ascending
+
+
+class Day(msgspec.Struct, array_like=True):
+    edge_events: int = 0  # follows/unfollows with this account as target: they qualify the day
+    net_followers: int = 0
+    gained: int = 0
+    lost: int = 0
+    net_mutuals: int = 0
+    followers: int = 0  # at the end of the day
+    mutuals: int = 0  # at the end of the day
+    replies: int = 0
+    repliers: int = 0
+    depths: dict[int, int] = msgspec.field(default_factory=dict)  # depth -> replies received
+    clicks: int = 0
+    clickers: int = 0
+    follower_clicks: int = 0
+    posts: int = 0
+    shares: int = 0
+    likes: int = 0
+    conversions: int = 0
+    follower_conversions: int = 0
+    revenue: Decimal = ZERO
+    refunded: Decimal = ZERO
+
+    @property
+    def qualifies(self) -> bool:
+        return bool(self.edge_events or self.posts or self.replies or self.clicks or self.shares or self.likes
+                    or self.conversions or self.refunded > 0)
+
+
+class Ledger(msgspec.Struct, array_like=True):
+    active: bool = False
+    since: int | None = None
+    mutual: bool = False
+    replies: int = 0
+    clicks: int = 0
+    shares: int = 0
+    likes: int = 0
+    conversions: int = 0
+    kept_revenue: Decimal = ZERO
+    last_interaction: int | None = None
+    timeline: list[tuple[int, str, bool]] = msgspec.field(default_factory=list)  # (ts, event id, active at ts)
+    days: list[int] = msgspec.field(default_factory=list)  # days with interactions, ascending
+    # The edge other→account has events. Only such entries get rows (active or not): an entry
+    # that never had an edge never had an active row, and every other changed entry is sent
+    # again, so a row sent by a batch that was then replayed is always superseded.
+    edge: bool = False
+
+
+class Interactions(msgspec.Struct, array_like=True):
+    clicks: list[int] = msgspec.field(default_factory=list)  # their times, ascending
+    orders: list[int] = msgspec.field(default_factory=list)
+    others: dict[int, int] = msgspec.field(default_factory=dict)  # replies, shares, likes: time -> count
+
+    def latest(self) -> int | None:
+        candidates = [t for t in (self.clicks[-1:] + self.orders[-1:]) if t is not None]
+        candidates += [t for t, n in self.others.items() if n > 0]
+        return max(candidates, default=None)
+
+
+SOURCES = EntryKind("q", tuple[int, int])  # (source partition) -> last applied (position, index)
+ACCOUNT = EntryKind("A", AccountDays)  # (account)
+DAY = EntryKind("D", Day)  # (account, day)
+REPLIER = EntryKind("R", int)  # (account, day, actor) -> replies received from that actor
+CLICKER = EntryKind("C", int)  # (account, day, actor) -> clicks by that actor
+LEDGER = EntryKind("L", Ledger)  # (account, other account)
+INTERACTIONS = EntryKind("I", Interactions)  # (account, other account, day)
+
+
+def active_at(timeline: list[tuple[int, str, bool]], ts: int) -> bool:
+    """Whether the edge was active at ``ts``: the state after its latest events with time <= ts."""
+    index = bisect_right(timeline, (ts, "\U0010ffff", True))
+    return index > 0 and timeline[index - 1][2]
+
+
+class Accounts:
+    """The account rules over one batch's state. Call ``flush`` at the end of the batch."""
+
+    def __init__(self, state: BatchState, out: Outputs) -> None:
+        self.state = state
+        self.out = out
+        self._touched: dict[str, int] = {}  # account -> position of its last change in this batch
+        self._days: set[tuple[str, int]] = set()
+        self._ledgers: set[tuple[str, str]] = set()
+
+    def apply(self, item: Sequenced, position: int) -> bool:
+        """Apply one change unless it was applied already. ``position``: the change's position
+        in the account rules' own input (the version of the rows it changes)."""
+        seen = self.state.get(SOURCES, item.source)
+        if seen is not None and (item.position, item.index) <= tuple(seen):
+            return False
+        self.state.put(SOURCES, (item.position, item.index), item.source)
+        account = item.account
+        self._touched[account] = position
+        for change in item.changes:
+            old, new = change.old, change.new
+            if isinstance(new, FollowerEdge):
+                self._follower_edge(account, new)
+            elif isinstance(old, Reply) and isinstance(new, Reply) and (old.actor, old.ts) == (new.actor, new.ts):
+                self._reply_depth(account, old, new)
+            else:
+                if old is not None:
+                    self._contribute(account, old, -1)
+                if new is not None:
+                    self._contribute(account, new, +1)
+        return True
+
+    def flush(self) -> None:
+        """Send the rows of every (account, day) and ledger entry changed in this batch."""
+        for account, day in self._days:
+            self.out.row(self._day_row(account, day, self.state.get(DAY, account, day), self._touched[account]))
+        for account, other in self._ledgers:
+            ledger = self.state.get(LEDGER, account, other)
+            if ledger.edge:
+                self.out.row(_follower_row(account, other, ledger, self._touched[account]))
+        self._days.clear()
+        self._ledgers.clear()
+        self._touched.clear()
+
+    # --- contributions ----------------------------------------------------------------------
+    def _contribute(self, account: str, payload: Payload, sign: int) -> None:
+        if isinstance(payload, Reply):
+            day, figures = self._day(account, payload.ts)
+            figures.replies += sign
+            if payload.depth is not None:
+                _count(figures.depths, payload.depth, sign)
+            figures.repliers += self._distinct(REPLIER, account, day, payload.actor, sign)
+            ledger = self._ledger(account, payload.actor)
+            ledger.replies += sign
+            self._interaction(account, payload.actor, ledger, payload.ts, "others", sign)
+        elif isinstance(payload, Edge):
+            day, figures = self._day(account, payload.ts)
+            figures.edge_events += sign
+            figures.net_followers += sign * payload.delta
+            figures.gained += sign * (payload.delta == 1)
+            figures.lost += sign * (payload.delta == -1)
+            figures.net_mutuals += sign * payload.mutual_delta
+            self._shift(account, day, sign * payload.delta, sign * payload.mutual_delta)
+            ledger = self._ledger(account, payload.follower)
+            before = list(ledger.timeline)
+            entry = (payload.ts, payload.event_id, payload.active_at_ts)
+            if sign > 0:
+                insort(ledger.timeline, entry)
+            else:
+                ledger.timeline.remove(entry)
+            self._judge_again(account, payload.follower, ledger, before, payload.ts)
+        elif isinstance(payload, Mutual):
+            day, figures = self._day(account, payload.ts)
+            figures.net_mutuals += sign * payload.mutual_delta
+            self._shift(account, day, 0, sign * payload.mutual_delta)
+        elif isinstance(payload, Click):
+            day, figures = self._day(account, payload.ts)
+            figures.clicks += sign
+            if payload.actor is not None:
+                figures.clickers += self._distinct(CLICKER, account, day, payload.actor, sign)
+                ledger = self._ledger(account, payload.actor)
+                figures.follower_clicks += sign * active_at(ledger.timeline, payload.ts)
+                ledger.clicks += sign
+                self._interaction(account, payload.actor, ledger, payload.ts, "clicks", sign)
+        elif isinstance(payload, Post):
+            _, figures = self._day(account, payload.ts)
+            figures.posts += sign
+        elif isinstance(payload, (Share, Like)):
+            _, figures = self._day(account, payload.ts)
+            ledger = self._ledger(account, payload.actor)
+            if isinstance(payload, Share):
+                figures.shares += sign
+                ledger.shares += sign
+            else:
+                figures.likes += sign
+                ledger.likes += sign
+            self._interaction(account, payload.actor, ledger, payload.ts, "others", sign)
+        elif isinstance(payload, Order):
+            _, figures = self._day(account, payload.ts)
+            figures.conversions += sign
+            figures.revenue += sign * payload.value
+            if payload.actor is not None:
+                ledger = self._ledger(account, payload.actor)
+                figures.follower_conversions += sign * active_at(ledger.timeline, payload.ts)
+                ledger.conversions += sign
+                ledger.kept_revenue += sign * payload.value
+                self._interaction(account, payload.actor, ledger, payload.ts, "orders", sign)
+        elif isinstance(payload, Refund):
+            _, figures = self._day(account, payload.ts)
+            figures.refunded += sign * payload.amount
+            if payload.order_actor is not None:
+                ledger = self._ledger(account, payload.order_actor)
+                ledger.kept_revenue -= sign * payload.amount
+        else:  # pragma: no cover - FollowerEdge is absolute, handled by apply
+            raise TypeError(f"no account rule for {type(payload).__name__}")
+
+    def _reply_depth(self, account: str, old: Reply, new: Reply) -> None:
+        _, figures = self._day(account, new.ts)
+        if old.depth is not None:
+            _count(figures.depths, old.depth, -1)
+        if new.depth is not None:
+            _count(figures.depths, new.depth, +1)
+
+    def _follower_edge(self, account: str, edge: FollowerEdge) -> None:
+        ledger = self._ledger(account, edge.follower)
+        ledger.active, ledger.since, ledger.mutual, ledger.edge = edge.active, edge.since, edge.mutual, True
+
+    # --- entries ----------------------------------------------------------------------------
+    def _day(self, account: str, ts: int) -> tuple[int, Day]:
+        """The Day of ``ts`` (created with the previous day's end-of-day counts), marked changed."""
+        day = day_of(ts)
+        figures = self.state.get(DAY, account, day)
+        if figures is None:
+            days = self.state.get(ACCOUNT, account) or AccountDays()
+            at = bisect_left(days.days, day)
+            figures = Day()
+            if at:
+                previous = self.state.get(DAY, account, days.days[at - 1])
+                figures.followers, figures.mutuals = previous.followers, previous.mutuals
+            days.days.insert(at, day)
+            self.state.put(ACCOUNT, days, account)
+        self.state.put(DAY, figures, account, day)
+        self._days.add((account, day))
+        return day, figures
+
+    def _shift(self, account: str, day: int, followers: int, mutuals: int) -> None:
+        """Followers/mutuals at the end of ``day`` and of every later day change by these."""
+        if not followers and not mutuals:
+            return
+        days = self.state.get(ACCOUNT, account).days
+        for later in days[bisect_left(days, day):]:
+            figures = self.state.get(DAY, account, later)
+            figures.followers += followers
+            figures.mutuals += mutuals
+            self.state.put(DAY, figures, account, later)
+            self._days.add((account, later))
+
+    def _distinct(self, kind: EntryKind[int], account: str, day: int, actor: str, sign: int) -> int:
+        """Count one more/less event by ``actor``; return the change of the number of distinct actors."""
+        before = self.state.get(kind, account, day, actor) or 0
+        self.state.put(kind, before + sign, account, day, actor)
+        return int(before + sign > 0) - int(before > 0)
+
+    def _ledger(self, account: str, other: str) -> Ledger:
+        ledger = self.state.get(LEDGER, account, other)
+        if ledger is None:
+            ledger = Ledger()
+        self.state.put(LEDGER, ledger, account, other)
+        self._ledgers.add((account, other))
+        return ledger
+
+    def _interaction(self, account: str, other: str, ledger: Ledger, ts: int, kind: str, sign: int) -> None:
+        day = day_of(ts)
+        held = self.state.get(INTERACTIONS, account, other, day) or Interactions()
+        if kind == "others":
+            _count(held.others, ts, sign)
+        elif sign > 0:
+            insort(getattr(held, kind), ts)
+        else:
+            getattr(held, kind).remove(ts)
+        self.state.put(INTERACTIONS, held, account, other, day)
+        latest = held.latest()
+        at = bisect_left(ledger.days, day)
+        if latest is None and at < len(ledger.days) and ledger.days[at] == day:
+            del ledger.days[at]
+        elif latest is not None and (at == len(ledger.days) or ledger.days[at] != day):
+            ledger.days.insert(at, day)
+        if sign > 0:
+            ledger.last_interaction = max(ts, ledger.last_interaction or ts)
+        elif ts == ledger.last_interaction:
+            ledger.last_interaction = None
+            for earlier in reversed(ledger.days):
+                found = self.state.get(INTERACTIONS, account, other, earlier)
+                if found is not None and found.latest() is not None:
+                    ledger.last_interaction = found.latest()
+                    break
+
+    def _judge_again(self, account: str, other: str, ledger: Ledger, before: list, since_ts: int) -> None:
+        """The edge other→account changed at ``since_ts``: judge again whether each later click
+        and order of ``other`` came from a follower."""
+        for day in ledger.days[bisect_left(ledger.days, day_of(since_ts)):]:
+            held = self.state.get(INTERACTIONS, account, other, day)
+            clicks = _newly_following(held.clicks, since_ts, before, ledger.timeline)
+            orders = _newly_following(held.orders, since_ts, before, ledger.timeline)
+            if clicks or orders:
+                _, figures = self._day(account, day * DAY_MS)
+                figures.follower_clicks += clicks
+                figures.follower_conversions += orders
+
+    # --- rows -------------------------------------------------------------------------------
+    @staticmethod
+    def _day_row(account: str, day: int, figures: Day, version: int) -> AccountDayRow:
+        return AccountDayRow(
+            account=account, day=day, qualifies=figures.qualifies, followers=figures.followers,
+            follows_gained=figures.gained, unfollows=figures.lost, mutuals=figures.mutuals,
+            net_followers=figures.net_followers, replies_received=figures.replies,
+            unique_repliers=figures.repliers,
+            max_thread_depth=max((d for d, n in figures.depths.items() if n > 0), default=0),
+            clicks=figures.clicks, unique_clickers=figures.clickers, follower_clicks=figures.follower_clicks,
+            posts=figures.posts, shares_received=figures.shares, likes_received=figures.likes,
+            conversions=figures.conversions, follower_conversions=figures.follower_conversions,
+            revenue=figures.revenue, refunded=figures.refunded, version=version)
+
+
+def _follower_row(account: str, follower: str, ledger: Ledger, version: int) -> FollowerRow:
+    return FollowerRow(account=account, follower=follower, active=ledger.active, since=ledger.since,
+                       mutual=ledger.mutual, replies=ledger.replies, clicks=ledger.clicks, shares=ledger.shares,
+                       likes=ledger.likes, conversions=ledger.conversions, kept_revenue=ledger.kept_revenue,
+                       last_interaction_at=ledger.last_interaction, version=version)
+
+
+def _count(counts: dict[int, int], key: int, sign: int) -> None:
+    value = counts.get(key, 0) + sign
+    if value:
+        counts[key] = value
+    else:
+        counts.pop(key, None)
+
+
+def _newly_following(times: list[int], since_ts: int, before: list, after: list) -> int:
+    """How many more of ``times`` (>= since_ts) fall on an active edge after the change."""
+    change = 0
+    for ts in times[bisect_left(times, since_ts):]:
+        change += int(active_at(after, ts)) - int(active_at(before, ts))
+    return change
