@@ -76,6 +76,7 @@ def settings_for(broker: Broker | None = None, clickhouse: ClickHouse | None = N
     values: dict = {
         "events_topic": f"events-{suffix}",
         "facts_topic": f"facts-{suffix}",
+        "changes_topic": f"changes-{suffix}",
         "dead_letter_topic": f"dead-{suffix}",
         "partitions": 2,
     }

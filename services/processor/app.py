@@ -112,6 +112,7 @@ def create_app(settings: Settings) -> faust.App:
         settings.processor_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
         datadir=str(settings.state_dir),
+        store=store_url(settings.state_store),  # per app: Faust ignores a per-table URL without a path
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
@@ -127,7 +128,7 @@ def create_app(settings: Settings) -> faust.App:
     events = app.topic(settings.events_topic, **raw)
     changes = app.topic(settings.changes_topic, **raw)
     table = {"key_type": bytes, "value_type": bytes, "partitions": settings.partitions,
-             "store": store_url(settings.state_store), "options": dict(ROCKSDB_OPTIONS)}
+             "options": dict(ROCKSDB_OPTIONS)}
     writer = Writer(settings)
     derive_stage = Stage("events", app.Table("events-state", **table), decode_event_batch, apply_events,
                          encode_event, writer)

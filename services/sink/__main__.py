@@ -7,6 +7,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from services.sink.metrics import REGISTRY
 from services.sink.sink import Sink
 from shared.clickhouse.client import connect
 from shared.config import get_settings
@@ -21,7 +22,7 @@ async def run() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, sink.stop)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=REGISTRY)
     await sink.run()
 
 

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import msgspec
+from datetime import date, timedelta
 
-from shared.domain.facts import EdgeEventFact, EdgeStateFact, Fact, ReplyFact
+from shared.domain.rows import AccountDayRow, FollowerRow, ThreadRow, decode_rows
 from shared.topics import decode_event_batch
 
-# Columns of each table the sink writes (see shared/clickhouse/migrations).
+# Columns of each table the sink writes (see shared/clickhouse/migrations), in the order of the
+# fields of the rows that fill them.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "events_raw": ("id", "type", "ts", "actor", "target", "post_id", "parent_id", "root_id", "url", "received_at"),
-    "reply_facts": ("root_id", "event_id", "post_id", "actor", "ts", "depth", "version"),
-    "edge_events": ("account", "follower", "ts", "event_id", "delta", "active_at_ts", "mutual_delta", "version"),
-    "edge_state": ("account", "follower", "active", "since", "version"),
+    "events_raw": ("id", "type", "ts", "actor", "target", "post_id", "parent_id", "root_id", "url",
+                   "order_id", "value", "received_at"),
+    "thread_rows": ThreadRow.__struct_fields__,
+    "account_days": AccountDayRow.__struct_fields__,
+    "follower_ledger": FollowerRow.__struct_fields__,
 }
-
-_facts_decoder = msgspec.json.Decoder(list[Fact])
+TABLE_OF = {ThreadRow: "thread_rows", AccountDayRow: "account_days", FollowerRow: "follower_ledger"}
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass
@@ -33,17 +35,13 @@ class Rows:
     def add_events(self, raw: bytes) -> None:
         rows = self.tables["events_raw"]
         for e in decode_event_batch(raw):
-            rows.append((e.id, e.type, e.ts, e.actor, e.target, e.post_id,
-                         e.parent_id, e.root_id, e.url, e.received_at))
+            rows.append((e.id, e.type, e.ts, e.actor, e.target, e.post_id, e.parent_id, e.root_id, e.url,
+                         e.order_id, e.value, e.received_at))
 
     def add_facts(self, raw: bytes) -> None:
-        for fact in _facts_decoder.decode(raw):
-            if isinstance(fact, ReplyFact):
-                self.tables["reply_facts"].append((fact.root_id, fact.event_id, fact.post_id, fact.actor,
-                                                   fact.ts, fact.depth, fact.version))
-            elif isinstance(fact, EdgeEventFact):
-                self.tables["edge_events"].append((fact.account, fact.follower, fact.ts, fact.event_id,
-                                                   fact.delta, fact.active_at_ts, fact.mutual_delta, fact.version))
-            elif isinstance(fact, EdgeStateFact):
-                self.tables["edge_state"].append((fact.account, fact.follower, fact.active,
-                                                  fact.since, fact.version))
+        tables = self.tables
+        for row in decode_rows(raw):
+            values = tuple(getattr(row, name) for name in row.__struct_fields__)
+            if isinstance(row, AccountDayRow):
+                values = (values[0], _EPOCH + timedelta(days=values[1]), *values[2:])
+            tables[TABLE_OF[type(row)]].append(values)

@@ -37,18 +37,23 @@ class Pipeline:
         self.api_key = "test-key-" + suffix
         # A private database unless told otherwise (dashboards query `richness` as in production).
         values = {"clickhouse_database": f"e2e_{suffix}", "group_prefix": f"e2e-{suffix}",
-                  "api_keys": self.api_key, **overrides}
+                  "api_keys": self.api_key, "state_dir": log_dir.parent / f"state-{suffix}", **overrides}
         self.settings: Settings = settings_for(broker, clickhouse, **values)
         self.log_dir = log_dir
         self.ingest_port = free_port()
         env = self.settings.to_env()
         self.specs: dict[str, Spec] = {
             "ingest": components.ingest(env, self.ingest_port),
-            "processor": components.worker("processor", "services.processor", env, free_port()),
+            "processor": self.processor_spec("processor"),
             "sink": components.worker("sink", "services.sink", env, free_port()),
         }
         self.running: dict[str, Running] = {}
         self.client = connect(self.settings)
+
+    def processor_spec(self, name: str) -> Spec:
+        """A processor worker with a state directory of its own (RocksDB files are locked)."""
+        env = {**self.settings.to_env(), "RICHNESS_STATE_DIR": str(self.settings.state_dir / name)}
+        return components.worker(name, "services.processor", env, free_port())
 
     @property
     def ingest_url(self) -> str:

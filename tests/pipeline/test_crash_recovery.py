@@ -13,8 +13,7 @@ import pytest
 
 from shared.events import parse_event
 from tests.conftest import start_clickhouse
-from services.stack import components
-from services.stack.processes import free_port, spawn, stop, wait_healthy
+from services.stack.processes import spawn, stop, wait_healthy
 from tests.pipeline.generator import event_set
 from tests.pipeline.harness import Pipeline, assert_views_equal, reference_rows
 
@@ -88,7 +87,7 @@ def test_two_processor_workers_give_the_same_results_as_one(broker, clickhouse, 
     second = None
     try:
         pipeline.start()
-        spec = components.worker("processor-2", "services.processor", pipeline.settings.to_env(), free_port())
+        spec = pipeline.processor_spec("processor-2")
         second = spawn(spec, tmp_path / "logs")
         wait_healthy(spec, second)
         pipeline.post(delivery, batch=50)

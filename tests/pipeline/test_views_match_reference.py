@@ -52,10 +52,13 @@ def test_services_report_their_work_as_prometheus_metrics(pipeline):
     pipeline.post(delivery)
     pipeline.drain()
     distinct = len({e["id"] for e in delivery})
-    assert pipeline.metric("processor", "richness_processor_events_total", agent="derive_facts") >= distinct
-    assert pipeline.metric("processor", "richness_processor_facts_total", kind="reply") > 0
-    assert pipeline.metric("processor", "richness_processor_batch_size_count") > 0
+    assert pipeline.metric("processor", "richness_processor_inputs_total", stage="events") >= distinct
+    assert pipeline.metric("processor", "richness_processor_inputs_total", stage="accounts") > 0
+    assert pipeline.metric("processor", "richness_processor_facts_total", kind="thread") > 0
+    assert pipeline.metric("processor", "richness_processor_facts_total", kind="day") > 0
+    assert pipeline.metric("processor", "richness_processor_state_writes_total", stage="events") > 0
+    assert pipeline.metric("processor", "richness_processor_batch_size_count", stage="events") > 0
     assert pipeline.metric("sink", "richness_sink_rows_total", table="events_raw") >= distinct
-    assert pipeline.metric("sink", "richness_sink_insert_seconds_count", table="edge_events") > 0
+    assert pipeline.metric("sink", "richness_sink_insert_seconds_count", table="account_days") > 0
     assert pipeline.metric("sink", "richness_sink_batch_rows_count") > 0
     assert pipeline.metric("ingest", "richness_ingest_events_accepted_total") == len(delivery)
