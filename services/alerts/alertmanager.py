@@ -3,12 +3,19 @@ written from the project's policy tree, receivers and message template, and the 
 component (Debian's ``prometheus-alertmanager`` on 127.0.0.1).
 
 Wiring into the local stack (services/stack/supervisor.py), once it runs Prometheus:
-  1. a port: ``alertmanager`` in ``LocalStack._ports`` (+ ``RICHNESS_STACK_ALERTMANAGER_PORT``);
-  2. in ``_specs``, before Prometheus:
-     ``yield alertmanager.component(self.dir / "alertmanager", ports["alertmanager"], os.environ.get("RICHNESS_ALERT_WEBHOOK_URL"))``
-  3. Prometheus' configuration: ``config.update(alertmanager.prometheus_alerting(ports["alertmanager"]))``
-     and ``rule_files`` = [deploy/prometheus/rules.yml] (see ``RULES_FILE``);
-  4. optionally ``alertmanager_url`` in StackInfo / ``richness up``'s table.
+  1. ``StackSettings``: ``alertmanager_port: int = Field(default=0, ge=0, le=65535)``
+     (RICHNESS_STACK_ALERTMANAGER_PORT), and ``"alertmanager": self.settings.alertmanager_port``
+     in ``LocalStack._ports``' ``configured`` dict (so the port is reused across down/up).
+  2. In ``LocalStack._specs``, just before Prometheus:
+         from services.alerts import alertmanager
+         yield alertmanager.component(self.dir / "alertmanager", ports["alertmanager"],
+                                      os.environ.get("RICHNESS_ALERT_WEBHOOK_URL"))
+     (no webhook URL: Alertmanager keeps the alerts, visible at its URL and with
+     ``amtool alert query --alertmanager.url=…``, and notifies no one).
+  3. Prometheus' generated configuration: ``config.update(alertmanager.prometheus_alerting(port))``
+     and ``config["rule_files"] = [str(alertmanager.RULES_FILE)]`` (the pipeline rules).
+  4. Optionally ``alertmanager_url`` in ``StackInfo`` and a row in ``richness up``'s table.
+``down`` needs nothing more: the component is a process like the others.
 """
 from __future__ import annotations
 
@@ -55,7 +62,10 @@ def write_config(folder: Path, settings: AlertSettings, webhook_url: str | None 
 def component(home: Path, port: int, webhook_url: str | None, settings: AlertSettings | None = None) -> Spec:
     """The local stack's Alertmanager: 127.0.0.1 only (web API and UI), no cluster listener,
     configuration and data (silences, notification log) under ``home``."""
-    config = write_config(home, settings or AlertSettings(), webhook_url)
+    try:
+        config = write_config(home, settings or AlertSettings(), webhook_url)
+    except ValueError as exc:  # RICHNESS_ALERT_* that make no configuration (pydantic's errors included)
+        raise StackError(f"alertmanager: {exc}") from exc
     url = f"http://127.0.0.1:{port}"
     return Spec(
         name="alertmanager",
