@@ -3,6 +3,7 @@ by services/cli/main.py)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -73,9 +74,14 @@ def register(alerts_app: typer.Typer, data_dir_option, settings_for: Callable[[P
             console.print(f"[yellow]--pending {escape(pending)}:[/] an alert fires after at most {escape(pending)} "
                           f"pending, not after its rule's `for` ({escape(declared)}) as Grafana does. "
                           "For demos and tests.", highlight=False)
+        settings = settings_for(data_dir)
+        if not (Path(data_dir) / "stack.json").exists() and "RICHNESS_CLICKHOUSE_URL" not in os.environ:
+            console.print(f"[yellow]no local stack is up in {escape(str(data_dir))}[/] (`richness up`) and "
+                          f"RICHNESS_CLICKHOUSE_URL is not set: evaluating against {settings.clickhouse_url}",
+                          highlight=False)
         deliver = post_to(webhook) if webhook else (lambda payload: None)
         try:
-            with Watcher(settings_for(data_dir), path, deliver, pending=pending_cap,
+            with Watcher(settings, path, deliver, pending=pending_cap,
                          external_url=grafana_url or DEFAULT_GRAFANA_URL) as watcher:
                 while True:
                     started = time.monotonic()
@@ -152,8 +158,11 @@ def register(alerts_app: typer.Typer, data_dir_option, settings_for: Callable[[P
 
 def _show_tick(report, target: str) -> None:
     stamp = f"{report.at:%Y-%m-%d %H:%M:%S} UTC"
+    by_error: dict[str, list[str]] = {}
     for uid, error in sorted(report.errors.items()):
-        err.print(f"{stamp} [yellow]rule {escape(uid)} not evaluated[/] (its alerts keep their state): "
+        by_error.setdefault(error, []).append(uid)
+    for error, uids in by_error.items():
+        err.print(f"{stamp} [yellow]not evaluated: {escape(', '.join(uids))}[/] (their alerts keep their state): "
                   f"{escape(error)}", highlight=False)
     for transition in report.transitions:
         labels = ", ".join(f"{k}={v}" for k, v in transition.instance.labels.items()

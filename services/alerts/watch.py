@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -92,6 +93,8 @@ class Watcher(AbstractContextManager):
 
     # --- state file -------------------------------------------------------------------------------
     def __enter__(self) -> "Watcher":
+        # clickhouse-connect logs every failed request; the tick reports it once, with the rules concerned.
+        logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.path.with_name(self.path.name + ".lock"), "w")
         try:
@@ -161,7 +164,9 @@ class Watcher(AbstractContextManager):
             client = connect(self.settings, reader=True)
             sources = provisioning.datasources(self.grafana_dir)
         except Exception as exc:  # noqa: BLE001 - reported; the states stay as they are
-            report.errors = {rule.uid: f"cannot reach ClickHouse: {exc}" for rule in rules}
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            report.errors = {rule.uid: f"cannot reach ClickHouse at {self.settings.clickhouse_url} ({reason})"
+                             for rule in rules}
             return observed, evaluated
         for rule in rules:
             try:
