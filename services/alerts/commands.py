@@ -98,13 +98,20 @@ def register(alerts_app: typer.Typer, data_dir_option, settings_for: Callable[[P
     @alerts_app.command("receive")
     def receive(host: str = typer.Option("127.0.0.1", "--host", help="Listen on this address."),
                 port: int = typer.Option(9095, "--port", min=0, max=65535, help="Listen on this port."),
-                jsonl: Path = typer.Option(None, "--jsonl", help="Also append every notification to this file.")) -> None:
+                jsonl: Path = typer.Option(None, "--jsonl", help="Also append every notification to this file."),
+                source: Path = typer.Option(None, "--source", help="Grafana's alerting provisioning folder, whose "
+                                            "template renders Alertmanager's notifications (default: the project's).")) -> None:
         """A webhook receiver: show every notification posted to it (Grafana's, Alertmanager's or
         `richness alerts watch`'s), as people would read it."""
         from services.alerts import provisioned  # noqa: PLC0415
         from services.alerts.receiver import Received, WebhookReceiver, describe  # noqa: PLC0415
 
-        templates = provisioned.templates()
+        try:
+            templates = provisioned.templates(source)
+        except (OSError, ValueError) as exc:  # still receive: bodies without a title show their summaries
+            err.print(f"[yellow]no notification template[/] ({escape(str(exc))}): Alertmanager's notifications "
+                      "are shown by their summaries", highlight=False)
+            templates = None
 
         def show(item: Received) -> None:
             title, message = describe(item.payload, templates)
