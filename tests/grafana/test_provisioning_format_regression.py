@@ -170,13 +170,19 @@ RULE_KEYS = {"uid", "title", "condition", "data", "dashboardUid", "panelId", "no
              "annotations", "labels", "isPaused", "notification_settings"}
 
 
+# What an alerting provisioning file may define (Grafana 11.6); the notification side is checked
+# in tests/alerts/test_provisioning_notifications.py.
+ALERTING_KEYS = {"groups", "contactPoints", "policies", "templates"}
+
+
 def test_alert_files_have_the_provisioning_shape():
-    files = sorted((ROOT / "grafana/provisioning/alerting").glob("*.yaml"))
+    files = sorted((ROOT / "grafana/provisioning/alerting").glob("*"))
     assert files
     for path in files:
+        assert path.suffix == ".yaml", f"{path}: Grafana refuses any other file in its alerting folder"
         document = yaml.safe_load(path.read_text())
-        assert document["apiVersion"] == 1 and set(document) == {"apiVersion", "groups"}, path
-        for group in document["groups"]:
+        assert document["apiVersion"] == 1 and set(document) - {"apiVersion"} <= ALERTING_KEYS, path
+        for group in document.get("groups", []):
             assert set(group) == GROUP_KEYS, set(group) ^ GROUP_KEYS
             assert re.fullmatch(r"\d+[smh]", group["interval"])
 
@@ -215,9 +221,19 @@ def test_alert_rule_uids_are_unique_and_their_references_exist():
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.uid)
 def test_alert_annotations_render(rule):
-    for template in rule.rule["annotations"].values():
-        text = render_annotation(template, {"account": "o'brien"}, {"A": 0.6, "B": 0.6, "C": 1.0})
-        assert "o'brien" in text and "60%" in text and "{{" not in text
+    annotations = {name: render_annotation(template, {"account": "o'brien & co"}, {"A": 0.6, "B": 0.6, "C": 1.0},
+                                           "https://grafana.example/")
+                   for name, template in rule.rule["annotations"].items()}
+    assert "{{" not in "".join(annotations.values())
+    for name in ("summary", "description"):
+        assert "o'brien & co" in annotations[name] and "60%" in annotations[name], name
+    if rule.rule["labels"].get("category") != "engagement":
+        return
+    # What the notification message shows of an engagement alert (notification-templates.yaml).
+    assert annotations["value"].startswith("60% below its baseline")
+    # The rule's own dashboard, filtered on the account (quoted for a URL).
+    assert annotations["dashboard_url"] == (f"https://grafana.example/d/{rule.rule['dashboardUid']}"
+                                            "?orgId=1&var-account=o%27brien+%26+co")
 
 
 def test_prometheus_loads_the_rules_file_that_compose_mounts():
