@@ -36,7 +36,7 @@ def test_demo_simulates_drains_reports_and_leaves_the_stack_running(tmp_path):
         assert "ameena" in out and "dailybuzz" in out
         pictures = sorted(p.name for p in (tmp_path / "stack" / "dashboards").glob("*.png"))
         assert pictures == ["richness-audience.png", "richness-conversations.png", "richness-pipeline.png",
-                            "richness-traffic.png"]
+                            "richness-traffic.png", "richness-value.png"]
 
         assert richness("status", "--data-dir", data_dir).returncode == 0  # still running
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
