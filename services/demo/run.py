@@ -148,7 +148,7 @@ def where_to_look_next(demo: Demo) -> None:
 
 
 def example_queries(account: str) -> list[tuple[str, str]]:
-    """Three queries against the contract views; ``account`` is quoted as an SQL string literal."""
+    """Queries against the contract views; ``account`` is quoted as an SQL string literal."""
     literal = "'" + account.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return [
         (f"{account}, day by day (a planted drop shows on the last day)",
@@ -161,6 +161,9 @@ def example_queries(account: str) -> list[tuple[str, str]]:
          "SELECT account, count() AS followers, countIf(replies = 0 AND clicks = 0) AS silent, "
          "round(countIf(mutual) / count(), 2) AS follow_back_ratio FROM richness.followers "
          "GROUP BY account ORDER BY followers DESC LIMIT 10"),
+        ("money speaks: the followers who bought the most and kept it",
+         "SELECT account, follower, kept_revenue, conversions, shares, likes FROM richness.followers "
+         "ORDER BY kept_revenue DESC LIMIT 10"),
     ]
 
 

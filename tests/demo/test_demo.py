@@ -28,6 +28,7 @@ def test_demo_simulates_drains_reports_and_leaves_the_stack_running(tmp_path):
                         "planted drop: robert -60%", "3/8 Wait until ClickHouse has every event",
                         "every accepted event is in ClickHouse", "4/8 What Richness sees",
                         "Richest conversations", "Ranked by followers", "Ranked by engagement per follower",
+                        "Money speaks: who buys and keeps it", "Most kept revenue per follower",
                         "Who follows back", "Silent followers", "5/8 Catch the planted engagement drop",
                         "the planted 60% drop of robert was caught", "6/8 Draw the dashboards",
                         "richness-conversations.png", "7/8 Where to look next",
@@ -39,13 +40,16 @@ def test_demo_simulates_drains_reports_and_leaves_the_stack_running(tmp_path):
         assert "ameena" in out and "dailybuzz" in out
         pictures = sorted(p.name for p in (tmp_path / "stack" / "dashboards").glob("*.png"))
         assert pictures == ["richness-audience.png", "richness-conversations.png", "richness-pipeline.png",
-                            "richness-traffic.png"]
+                            "richness-traffic.png", "richness-value.png"]
 
         assert richness("status", "--data-dir", data_dir).returncode == 0  # still running
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
         for view in ("events", "account_daily", "threads", "followers"):
             assert count(info, f"SELECT count() FROM richness.{view}") > 0, view
         assert count(info, "SELECT max(max_depth) FROM richness.threads") >= 4
+        # Money speaks: the followers who buy and keep most, per follower, are ameena's.
+        assert ch(info, "SELECT account FROM richness.followers GROUP BY account HAVING count() >= 10 "
+                        "ORDER BY sum(kept_revenue) / count() DESC LIMIT 1", reader=True).text.strip() == "ameena"
 
         # The planted drop is there for an alert to catch: robert's last day against the week before.
         daily = ch(info, "SELECT replies_received + clicks FROM richness.account_daily WHERE account = 'robert' "
