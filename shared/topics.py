@@ -16,6 +16,12 @@ the events it needs in ONE partition, so the key is the unit of state, not the e
   replies land together, so the reply tree (depth, owner) is local.
 * ``click``: its ``target``. Clicks need no stream state (whether a click came from a follower is
   decided against the edge timeline the processor stores, see the processor's design note).
+* ``share`` / ``like``: the conversation of their ``post_id``. Counting once per (actor, post)
+  needs every share (like) of a post in one place, and the root post's share and like counts
+  belong to its conversation.
+* ``conversion`` / ``refund``: their ``order_id``. An order and all its refunds land together, so
+  the first conversion of an order, the refunds applied in (ts, id) order and the remainder of
+  the order are local (a refund that arrives before its order waits there for it).
 
 Keys are JSON arrays so that no account name can forge another key (names may contain any
 character). ``richness.facts`` carries what the processor derives; ``richness.dead-letter`` the
@@ -41,7 +47,7 @@ MAX_RECORD_BYTES = 512 * 1024
 # processor's outputs (shared.domain.rows).
 POSITIONS_PER_RECORD = 4096
 
-_encode = msgspec.json.Encoder().encode
+_encode = msgspec.json.Encoder(decimal_format="number").encode  # money as JSON numbers, as in shared.events
 _decode_batch = msgspec.json.Decoder(list[Event]).decode
 
 

@@ -35,11 +35,6 @@ def click(id: str, target: str, ts: int = 0, actor: str | None = None) -> Event:
     return Event(id=id, type="click", ts=ts, received_at=ts, actor=actor, target=target)
 
 
-def by_key(facts: Iterable) -> dict[tuple[str, ...], object]:
-    """The last fact of each key."""
-    return {fact.key: fact for fact in facts}
-
-
 def share(id: str, actor: str, target: str, post_id: str = ROOT, ts: int = 0) -> Event:
     return Event(id=id, type="share", ts=ts, received_at=ts, actor=actor, target=target, post_id=post_id)
 
@@ -49,13 +44,21 @@ def like(id: str, actor: str, target: str, post_id: str = ROOT, ts: int = 0) -> 
 
 
 def conversion(id: str, order_id: str, target: str, value: str, ts: int = 0, actor: str | None = None) -> Event:
+    """An order; ``value`` as decimal text ("19.99"): money never goes through a float."""
     return Event(id=id, type="conversion", ts=ts, received_at=ts, actor=actor, target=target, order_id=order_id,
                  value=Decimal(value))
 
 
-def refund(id: str, order_id: str, value: str | None = None, ts: int = 0) -> Event:
-    return Event(id=id, type="refund", ts=ts, received_at=ts, order_id=order_id,
+def refund(id: str, order_id: str, ts: int = 0, value: str | None = None, actor: str | None = None) -> Event:
+    """A refund of ``value`` (decimal text), or of the rest of the order when None."""
+    return Event(id=id, type="refund", ts=ts, received_at=ts, actor=actor, order_id=order_id,
                  value=None if value is None else Decimal(value))
+
+
+def by_key(facts: Iterable) -> dict[tuple[str, ...], object]:
+    """The last fact of each key."""
+    return {fact.key: fact for fact in facts}
+
 
 
 class Thread:
