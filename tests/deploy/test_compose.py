@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from shared.config import Settings
+from shared.grafana.macros import PLUGIN_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -48,7 +49,10 @@ def test_infrastructure_is_there_with_health_checks_and_volumes():
     for name in ("kafka", "clickhouse", "grafana", "prometheus"):
         assert "healthcheck" in SERVICES[name], name
     assert SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
-    assert "grafana-clickhouse-datasource" in SERVICES["grafana"]["environment"]["GF_INSTALL_PLUGINS"]
+    grafana = SERVICES["grafana"]["environment"]
+    # The plugin version the macros are reproduced for, and UTC dates for its $__dateFilter.
+    assert grafana["GF_INSTALL_PLUGINS"] == f"grafana-clickhouse-datasource {PLUGIN_VERSION}"
+    assert grafana["TZ"] == "UTC"
     mounts = " ".join(SERVICES["grafana"]["volumes"])
     assert "./grafana/provisioning:/etc/grafana/provisioning" in mounts
     for name in ("kafka", "clickhouse", "grafana", "prometheus"):
