@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from services.cli.keys import keys_app
 from services.demo.run import DemoFailed, DemoOptions, run_demo
 from services.ingest.importer import ImportFailed, import_file
 from services.simulate.command import run_simulation
@@ -221,6 +222,7 @@ dashboards_app = typer.Typer(help="The Grafana dashboards, drawn from ClickHouse
 alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules, evaluated without Grafana.", no_args_is_help=True)
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(keys_app, name="keys")  # services/cli/keys.py
 
 
 @dashboards_app.command("render")
