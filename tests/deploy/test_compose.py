@@ -60,6 +60,16 @@ def test_infrastructure_is_there_with_health_checks_and_volumes():
     assert SERVICES["migrate"]["command"] == ["richness", "migrate"]
 
 
+def test_ingest_keeps_its_named_keys_on_a_volume_and_needs_no_environment_key():
+    ingest = SERVICES["ingest"]
+    path = ingest["environment"]["RICHNESS_API_KEYS_FILE"]
+    [volume] = ingest["volumes"]
+    name, mount = volume.split(":")
+    assert name in COMPOSE["volumes"] and Path(path).parent == Path(mount)
+    assert ":?" not in ingest["environment"]["RICHNESS_API_KEYS"]  # optional once keys are created
+    assert f"chown richness {mount}" in (ROOT / "Dockerfile").read_text()
+
+
 def test_prometheus_scrapes_every_service_on_its_port():
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job["dns_sd_configs"][0] for job in config["scrape_configs"]}
