@@ -102,7 +102,7 @@ def row_key(row: Row) -> tuple:
 
 
 def _rate(numerator, denominator):
-    return numerator / denominator if denominator else None
+    return float(numerator / denominator) if denominator else None
 
 
 def views(rows: dict[tuple, Row]) -> dict[str, list[dict]]:
@@ -113,7 +113,8 @@ def views(rows: dict[tuple, Row]) -> dict[str, list[dict]]:
             threads.append({"root_id": row.root_id, "owner": row.owner, "replies": row.replies,
                             "max_depth": row.max_depth, "participants": row.participants,
                             "owner_replies": row.owner_replies, "first_reply_at": row.first_reply_at,
-                            "last_reply_at": row.last_reply_at})
+                            "last_reply_at": row.last_reply_at, "h_index": row.h_index, "shares": row.shares,
+                            "likes": row.likes})
         elif isinstance(row, AccountDayRow):
             if not row.qualifies:
                 continue
@@ -126,11 +127,18 @@ def views(rows: dict[tuple, Row]) -> dict[str, list[dict]]:
                           "max_thread_depth": row.max_thread_depth, "clicks": row.clicks,
                           "unique_clickers": row.unique_clickers, "follower_clicks": row.follower_clicks,
                           "clicks_per_follower": _rate(row.clicks, row.followers),
-                          "engagement_per_follower": _rate(row.replies_received + row.clicks, row.followers)})
+                          "engagement_per_follower": _rate(row.replies_received + row.clicks, row.followers),
+                          "posts": row.posts, "shares_received": row.shares_received,
+                          "likes_received": row.likes_received, "conversions": row.conversions,
+                          "follower_conversions": row.follower_conversions, "revenue": row.revenue,
+                          "refunded": row.refunded, "kept_revenue": row.revenue - row.refunded,
+                          "value_per_follower": _rate(row.revenue - row.refunded, row.followers)})
         elif isinstance(row, FollowerRow) and row.active:
             followers.append({"account": row.account, "follower": row.follower, "since": row.since,
                               "mutual": row.mutual, "replies": row.replies, "clicks": row.clicks,
-                              "last_interaction_at": row.last_interaction_at})
+                              "last_interaction_at": row.last_interaction_at, "shares": row.shares,
+                              "likes": row.likes, "conversions": row.conversions,
+                              "kept_revenue": row.kept_revenue})
     return {
         "threads": sorted(threads, key=lambda r: r["root_id"]),
         "account_daily": sorted(daily, key=lambda r: (r["account"], r["day"])),

@@ -1,7 +1,6 @@
 """Both stages of rules, run as the processor runs them — partitioned, cut into random batches,
 with crashes that replay a batch after its outputs went out — keep rows whose views equal the
 reference's on random worlds (shuffled, duplicated, late, tied, cyclic)."""
-import json
 import random
 
 from hypothesis import given, settings
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 from shared.events import parse_event
 from tests.domain.simulation import Run, views
 from tests.pipeline.generator import event_set
+from tests.pipeline.harness import encode_events
 from tests.reference import compute_views
 
 VIEWS = ("threads", "account_daily", "followers")
@@ -25,7 +25,7 @@ def run(events, seed: int, partitions: int, crash_rate: float) -> Run:
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10**6), partitions=st.integers(1, 4), crash_rate=st.sampled_from([0.0, 0.3]))
 def test_views_equal_the_reference(seed, partitions, crash_rate):
-    events = [parse_event(json.dumps(e)) for e in event_set(seed, days=6)]
+    events = [parse_event(encode_events(e)) for e in event_set(seed, days=6)]
     got = views(run(events, seed, partitions, crash_rate).rows)
     expected = compute_views(events)
     for name in VIEWS:
@@ -33,5 +33,5 @@ def test_views_equal_the_reference(seed, partitions, crash_rate):
 
 
 def test_replays_really_happen_in_the_crash_runs():
-    events = [parse_event(json.dumps(e)) for e in event_set(5)]
+    events = [parse_event(encode_events(e)) for e in event_set(5)]
     assert run(events, 5, 3, 0.3).crashes > 5
