@@ -127,7 +127,7 @@ def processor_rate(settings: Settings, total: int, log_dir: Path) -> tuple[float
     spec = components.worker("processor", "services.processor", settings.to_env(), free_port())
     service = start(spec, log_dir)
     try:
-        return counter_rate(service, "richness_processor_events_total", total), service.peak_rss_mb()
+        return counter_rate(service, "richness_processor_inputs_total", total), service.peak_rss_mb()
     finally:
         stop(service.running)
 

@@ -41,6 +41,7 @@ from shared.topics import decode_event_batch, position
 
 log = logging.getLogger("richness.processor")
 
+TABLES = ["events-state", "accounts-state"]  # the two stages' Faust tables
 BATCH_MAX = 100  # records: event batches of up to 500 events, or up to 2,000 account changes
 BATCH_WITHIN_S = 0.1
 LAG_INTERVAL_S = 10.0
@@ -130,9 +131,9 @@ def create_app(settings: Settings) -> faust.App:
     table = {"key_type": bytes, "value_type": bytes, "partitions": settings.partitions,
              "options": dict(ROCKSDB_OPTIONS)}
     writer = Writer(settings)
-    derive_stage = Stage("events", app.Table("events-state", **table), decode_event_batch, apply_events,
+    derive_stage = Stage("events", app.Table(TABLES[0], **table), decode_event_batch, apply_events,
                          encode_event, writer)
-    aggregate_stage = Stage("accounts", app.Table("accounts-state", **table), decode_changes, apply_changes,
+    aggregate_stage = Stage("accounts", app.Table(TABLES[1], **table), decode_changes, apply_changes,
                             lambda item: encode_changes([item]), writer)
 
     async def run(stage: Stage, stream: faust.StreamT) -> None:

@@ -157,3 +157,45 @@ def patch_tansu_highwaters(end_offsets: Callable) -> None:
         return await end_offsets(partitions)
 
     driver.AIOKafkaConsumerThread._highwaters = _highwaters  # type: ignore[method-assign]
+
+
+async def discard_stale_state(settings, tables: list[str]) -> list[str]:
+    """Remove the local RocksDB state of every table partition whose changelog no longer holds
+    what that state was built from (the event log was emptied or replaced: an in-memory broker
+    restarted, topics deleted). Faust would refuse to start ("persisted offset ... is higher than
+    the last offset in that topic"); the log is the truth, so the partition is rebuilt from it.
+    Call before the worker starts (the databases are not open yet). Returns what was removed."""
+    import shutil  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from aiokafka.structs import TopicPartition  # noqa: PLC0415
+
+    from shared.kafka import compat  # noqa: PLC0415
+
+    tabledir = Path(settings.state_dir) / "v1" / "tables"  # faust: datadir / f"v{version}" / "tables"
+    found = {}
+    for table in tables:
+        for partition in range(settings.partitions):
+            path = tabledir / f"{table}-{partition}.db"  # faust.stores.rocksdb.Store.partition_path
+            if not path.exists():
+                continue
+            db = faust_rocksdb.rocksdict.Rdict(str(path), options=faust_rocksdb.rocksdict.Options(raw_mode=True))
+            try:
+                offset = db.get(faust_rocksdb.Store.offset_key)
+            finally:
+                db.close()
+            if offset is not None:
+                topic = f"{settings.processor_group}-{table}-changelog"  # faust: Collection._changelog_topic_name
+                found[TopicPartition(topic, partition)] = (int(offset), path)
+    if not found:
+        return []
+    ends = await compat.end_offsets(settings, list(found))
+    removed = []
+    for tp, (offset, path) in found.items():
+        if offset >= ends.get(tp, 0):
+            log.warning("the changelog %s[%d] ends at %d but the local state was built up to %d: "
+                        "the event log was replaced; rebuilding this partition from it", tp.topic, tp.partition,
+                        ends.get(tp, 0), offset)
+            shutil.rmtree(path)
+            removed.append(str(path))
+    return removed

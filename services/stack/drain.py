@@ -1,9 +1,10 @@
 """``richness drain``: wait until every accepted event is reflected in ClickHouse.
 
-Order matters. The processor commits an event's offset only after the facts it produced were
-flushed to the facts topic, and the sink commits only after ClickHouse confirmed the rows. So:
-(1) the processor has no lag on the events topic, THEN (2) the sink has no lag on the events topic
-and on the facts topic as it stands after (1). Both hold => every accepted event and every fact
+Order matters. The processor commits an input's offset only after what it produced was
+confirmed by the broker, and the sink commits only after ClickHouse confirmed the rows. So:
+(1) the processor has no lag on the events topic, THEN (2) none on the account changes (which
+its event rules produce) as they stand after (1), THEN (3) the sink has no lag on the events and
+facts topics as they stand after (2). All three hold => every accepted event and every figure
 derived from it is stored.
 """
 from __future__ import annotations
@@ -32,6 +33,10 @@ async def pipeline_lag(settings: Settings) -> Lag:
     processor = sum((await group_lag(settings, settings.processor_group, events)).values())
     if processor:
         return Lag(processor, -1)  # the sink's figure would be stale; -1 = not measured yet
+    changes = await partitions_of(settings, [settings.changes_topic])
+    processor = sum((await group_lag(settings, settings.processor_group, changes)).values())
+    if processor:
+        return Lag(processor, -1)
     facts = await partitions_of(settings, [settings.facts_topic])
     sink = sum((await group_lag(settings, settings.sink_group, events + facts)).values())
     return Lag(0, sink)

@@ -193,7 +193,8 @@ class LocalStack:
             yield Step("restoring the event log from ClickHouse", lambda report: restore_event_log(
                 settings_from_env(env), lambda done, total: report(f"restoring the event log: {done:,}/{total:,} events")))
         yield components.ingest(env, ports["ingest"])
-        yield components.worker("processor", "services.processor", env, ports["processor_metrics"])
+        yield components.worker("processor", "services.processor",
+                                {**env, "RICHNESS_STATE_DIR": str(self.dir / "processor")}, ports["processor_metrics"])
         yield components.worker("sink", "services.sink", env, ports["sink_metrics"])
 
     def client_settings(self) -> Settings:
