@@ -44,12 +44,13 @@ def _apply(rules: type, read: Read, partition: int, inputs: list[tuple[int, Any]
     state, out = BatchState(read), Collector(partition)
     rules(state, out).apply(inputs)
     writes = dict(state.changes())
-    oversized = [key for key, value in writes.items() if len(value) + len(key) > MAX_ENTRY_BYTES]
+    limit = MAX_ENTRY_BYTES
+    oversized = [key for key, value in writes.items() if len(value) + len(key) > limit]
     if not oversized:
         return Outcome(writes, [out], [], len(inputs))
     if len(inputs) == 1:
         return Outcome(refused=[(inputs[0][1], f"its effect would make a state entry larger than "
-                                               f"{MAX_ENTRY_BYTES} bytes ({_describe(oversized[0])})")],
+                                               f"{limit} bytes ({_describe(oversized[0])})")],
                        inputs=1)
     half = len(inputs) // 2
     first = _apply(rules, read, partition, inputs[:half])
