@@ -7,8 +7,10 @@ COPY services ./services
 # Installed as package data (shared.assets): `richness dashboards render` / `alerts check` read them.
 COPY grafana ./grafana
 COPY deploy/prometheus ./deploy/prometheus
-# /var/lib/richness/keys: the ingest's keys file volume (compose), writable by the service user.
+# /var/lib/richness/keys: the ingest's keys file volume (compose); /var/lib/richness/state: the
+# processor's RocksDB state. Both writable by the service user.
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 richness \
-    && mkdir -p /var/lib/richness/keys && chown richness /var/lib/richness/keys
+    && mkdir -p /var/lib/richness/keys /var/lib/richness/state \
+    && chown richness /var/lib/richness/keys /var/lib/richness/state
 USER richness
 ENTRYPOINT []

@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     currency: str = Field(default=DEFAULT_CURRENCY, pattern=r"^[A-Za-z]{3}$")
 
     # --- workers (processor, sink) ---------------------------------------------------------
-    # Consumer groups are "<prefix>-processor" and "<prefix>-sink"; Faust's changelog topics
-    # are named after the processor's group. Two pipelines on one broker need two prefixes.
+    # Consumer groups are "<prefix>-processor" (the event rules), "<prefix>-accounts" (the account
+    # rules) and "<prefix>-sink"; Faust's changelog topics are named after the first two. Two pipelines on one broker need two prefixes.
     group_prefix: str = Field(default="richness", pattern=r"^[A-Za-z0-9._-]+$")
     # The processor's state: RocksDB files under state_dir ("memory" only for tests; it rebuilds
     # everything from the changelog on every start). One directory per processor worker.
@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     @property
     def processor_group(self) -> str:
         return f"{self.group_prefix}-processor"
+
+    @property
+    def accounts_group(self) -> str:
+        """The processor's second stage (the account rules)."""
+        return f"{self.group_prefix}-accounts"
 
     @property
     def sink_group(self) -> str:

@@ -143,7 +143,8 @@ class Bench:
         settings = self.fresh_settings(api_keys=api_key)
         env, port = settings.to_env(), free_port()
         services = [stages.start(components.ingest(env, port), self.logs),
-                    stages.start(components.worker("processor", "services.processor", env, free_port()), self.logs),
+                    stages.start(components.processor("events", env, free_port(), self.dir / f"state-{settings.group_prefix}" / "events"), self.logs),
+                    stages.start(components.processor("accounts", env, free_port(), self.dir / f"state-{settings.group_prefix}" / "accounts"), self.logs),
                     stages.start(components.worker("sink", "services.sink", env, free_port()), self.logs)]
         try:
             time.sleep(3)  # let the consumer groups settle before the clock starts

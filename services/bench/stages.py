@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.ingest.event_log import THROUGHPUT_OPTIONS
 from services.stack import components
@@ -39,12 +40,13 @@ class Service:
         port = self.spec.env.get("RICHNESS_METRICS_PORT") or self.spec.env["RICHNESS_INGEST_PORT"]
         return f"http://127.0.0.1:{port}/metrics"
 
-    def sample(self, name: str) -> float:
-        """Sum of a metric's samples (all label values) on the service's /metrics."""
+    def sample(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples (of those with ``labels``) on the service's /metrics."""
         total = 0.0
-        for line in httpx.get(self.metrics_url(), timeout=10).text.splitlines():
-            if line.startswith(name) and (line[len(name)] in " {"):
-                total += float(line.rsplit(" ", 1)[1])
+        for family in text_string_to_metric_families(httpx.get(self.metrics_url(), timeout=10).text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
         return total
 
     def peak_rss_mb(self) -> float:
@@ -120,35 +122,45 @@ async def fill_events_topic(settings: Settings, events: list) -> None:
 
 
 def processor_rate(settings: Settings, total: int, log_dir: Path) -> tuple[float, float]:
-    """(events/s, peak RSS MB) of one processor worker working off a full events topic.
-
-    The rate comes from the worker's own counter (see ``counter_rate``).
-    """
-    spec = components.worker("processor", "services.processor", settings.to_env(), free_port())
-    service = start(spec, log_dir)
+    """(events/s, peak RSS MB of the larger worker) of the processor — one worker of each stage —
+    working off a full events topic, until the account rules have applied every change the event
+    rules sent. The rate comes from the workers' own counters, between their first and their last
+    step (see ``counter_rate``)."""
+    env, state = settings.to_env(), log_dir.parent / f"state-{settings.group_prefix}"
+    events = start(components.processor("events", env, free_port(), state / "events"), log_dir)
+    accounts = start(components.processor("accounts", env, free_port(), state / "accounts"), log_dir)
     try:
-        return counter_rate(service, "richness_processor_inputs_total", total), service.peak_rss_mb()
+        def progress(_: Service) -> tuple[float, bool]:
+            done = events.sample("richness_processor_inputs_total", stage="events")
+            sent = events.sample("richness_processor_changes_total")
+            return done, accounts.sample("richness_processor_inputs_total", stage="accounts") >= sent
+
+        rate = counter_rate(events, total, progress)
+        return rate, max(events.peak_rss_mb(), accounts.peak_rss_mb())
     finally:
-        stop(service.running)
+        stop(accounts.running)
+        stop(events.running)
 
 
-def counter_rate(service: Service, metric: str, total: float, timeout_s: float = 900) -> float:
-    """Per-second rate of a service's counter between its first and its last step: the
-    service's own work, without its start-up and group join. Needs at least two steps (batches):
-    the first one's work is not counted, so more steps measure more precisely."""
+def counter_rate(service: Service, total: float, progress, timeout_s: float = 1800) -> float:
+    """Per-second rate of a service's work between its first and its last step, without its
+    start-up and group join. ``progress(service)`` -> (inputs done, caught up). Needs at least two
+    steps (batches): the first one's work is not counted, so more steps measure more precisely."""
     steps: list[tuple[float, float]] = []
     deadline = time.monotonic() + timeout_s
+    metric = getattr(progress, "__name__", "progress")
     while time.monotonic() < deadline:
-        value = service.sample(metric)
+        value, caught_up = progress(service)
         if value and (not steps or value != steps[-1][1]):
             steps.append((time.perf_counter(), value))
-        if value >= total:
+        if value >= total and caught_up:
+            steps[-1] = (time.perf_counter(), value)
             if len(steps) < 2:
                 raise RuntimeError(f"{service.spec.name} did all {total:,.0f} in {len(steps)} steps: "
                                    "measure with more events")
             (t0, v0), (t1, v1) = steps[0], steps[-1]
             return (v1 - v0) / (t1 - t0)
-        time.sleep(0.02)
+        time.sleep(0.1)  # each look costs the service a /metrics answer
     raise RuntimeError(f"{service.spec.name} did not reach {total:,.0f} {metric} in {timeout_s:.0f} s; "
                        f"see {service.running.log}")
 
@@ -183,7 +195,7 @@ def sink_rate(settings: Settings, total_rows: int, log_dir: Path) -> float:
     spec = components.worker("sink", "services.sink", settings.to_env(), free_port())
     service = start(spec, log_dir)
     try:
-        return counter_rate(service, "richness_sink_rows_total", total_rows)
+        return counter_rate(service, total_rows, lambda s: (s.sample("richness_sink_rows_total"), True))
     finally:
         stop(service.running)
 

@@ -1,12 +1,14 @@
-"""The Faust app: two agents, each a thin adapter around one stage of rules.
+"""The Faust apps of the two stages, each a thin adapter around one stage of rules, each run by
+workers of its own (``python -m services.processor --stage events|accounts``):
 
-* ``derive`` reads the events topic (records of up to 500 events of one partition), applies the
+* ``events`` reads the events topic (records of up to 500 events of one partition), applies the
   event rules (conversations, follow pairs, orders, shares and likes, clicks) and sends thread
   rows and account changes;
-* ``aggregate`` reads the account changes (partitioned by account) and sends the per-account
+* ``accounts`` reads the account changes (partitioned by account) and sends the per-account
   rows (account days, follower ledger).
 
-Each agent works in batches; for each batch, per partition: apply the rules on the committed
+Two consumer groups, so that each stage scales and recovers on its own, and a worker's CPU goes
+to one stage's rules. Each agent works in batches; for each batch, per partition: apply the rules on the committed
 state (``batch``); send the outputs and WAIT until the broker confirmed them; write the state's
 changes to the table's changelog with a commit marker and wait; then make them the local state;
 then let Faust acknowledge the batch (it commits offsets after that). A crash at any point leaves
@@ -22,6 +24,7 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import faust
@@ -41,13 +44,14 @@ from shared.topics import decode_event_batch, position
 
 log = logging.getLogger("richness.processor")
 
-TABLES = ["events-state", "accounts-state"]  # the two stages' Faust tables
 BATCH_MAX = 100  # records: event batches of up to 500 events, or up to 2,000 account changes
 BATCH_WITHIN_S = 0.1
 LAG_INTERVAL_S = 10.0
 # RocksDB per table partition: small caches, so that memory stays flat however large the state.
+# Bloom filters of 10 bits per key: most lookups are of entries that do not exist yet.
 ROCKSDB_OPTIONS = {"block_cache_size": 16 * 1024 * 1024, "write_buffer_size": 8 * 1024 * 1024,
-                   "max_write_buffer_number": 2, "target_file_size_base": 32 * 1024 * 1024}
+                   "max_write_buffer_number": 2, "target_file_size_base": 32 * 1024 * 1024,
+                   "bloom_filter_size": 10}
 
 
 class Stage:
@@ -87,15 +91,24 @@ class Stage:
                 refused.append((self.encode_refused(item), why, f"{self.name}/{partition}"))
                 metrics.DEAD_LETTERS.labels("state_too_large").inc()
             outcomes[partition] = outcome
+        t1 = time.perf_counter()
         # 1. outputs, confirmed before any state: a replay must find the state of before the batch
         changes = [item for o in outcomes.values() for out in o.outputs for item in out.changes]
         rows = [row for o in outcomes.values() for out in o.outputs for row in out.rows]
-        await wait_all(await self.writer.outputs(changes, rows, refused))
+        sends = await self.writer.outputs(changes, rows, refused)
+        t2 = time.perf_counter()
+        await wait_all(sends)
+        t3 = time.perf_counter()
         # 2. state: changelog records and commit marker per partition, then the local store
         topic = self.table.changelog_topic.get_topic_name()
         markers = await asyncio.gather(*(self.writer.changelog(topic, p, o.writes) for p, o in outcomes.items()))
+        t4 = time.perf_counter()
         for (partition, outcome), marker in zip(outcomes.items(), markers):
             store.commit(partition, list(outcome.writes.items()), changelog_tp(self.table, partition), marker)
+        t5 = time.perf_counter()
+        log.debug("batch of %s: inputs=%d records=%d apply=%.3f send=%.3f ack=%.3f changelog=%.3f commit=%.3f writes=%d",
+                 self.name, sum(o.inputs for o in outcomes.values()), len(batch), t1 - started, t2 - t1, t3 - t2,
+                 t4 - t3, t5 - t4, sum(len(o.writes) for o in outcomes.values()))
         inputs = sum(o.inputs for o in outcomes.values())
         metrics.INPUTS.labels(self.name).inc(inputs)
         metrics.BATCH_SIZE.labels(self.name).observe(inputs)
@@ -106,11 +119,35 @@ class Stage:
             metrics.ROWS.labels(kind).inc(count)
 
 
-def create_app(settings: Settings) -> faust.App:
+@dataclass(frozen=True)
+class StageSpec:
+    """What distinguishes the two workers: their input, state table, rules and consumer group."""
+
+    name: str
+    table: str
+    topic: Callable[[Settings], str]
+    group: Callable[[Settings], str]
+    decode: Callable[[bytes], list]
+    apply: Callable[..., Outcome]
+    encode_refused: Callable[[Any], bytes]
+
+
+STAGES = {
+    "events": StageSpec("events", "events-state", lambda s: s.events_topic, lambda s: s.processor_group,
+                        decode_event_batch, apply_events, encode_event),
+    "accounts": StageSpec("accounts", "accounts-state", lambda s: s.changes_topic, lambda s: s.accounts_group,
+                          decode_changes, apply_changes, lambda item: encode_changes([item])),
+}
+
+
+def create_app(settings: Settings, stage: str = "events") -> faust.App:
+    """The Faust app of one stage: ``events`` (the event rules) or ``accounts`` (the account
+    rules). Each is a consumer group of its own, so each scales by its own workers."""
+    spec = STAGES[stage]
     if settings.is_tansu:
         patch_tansu_highwaters(lambda tps: compat.end_offsets(settings, tps))
     app = faust.App(
-        settings.processor_group,
+        spec.group(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",
         datadir=str(settings.state_dir),
         store=store_url(settings.state_store),  # per app: Faust ignores a per-table URL without a path
@@ -124,48 +161,37 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=1000,
         **compat.faust_options(settings),
     )
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw",
-           "partitions": settings.partitions}
-    events = app.topic(settings.events_topic, **raw)
-    changes = app.topic(settings.changes_topic, **raw)
-    table = {"key_type": bytes, "value_type": bytes, "partitions": settings.partitions,
-             "options": dict(ROCKSDB_OPTIONS)}
+    topic = app.topic(spec.topic(settings), key_type=bytes, value_type=bytes, key_serializer="raw",
+                      value_serializer="raw", partitions=settings.partitions)
+    table = app.Table(spec.table, key_type=bytes, value_type=bytes, partitions=settings.partitions,
+                      options=dict(ROCKSDB_OPTIONS))
     writer = Writer(settings)
-    derive_stage = Stage("events", app.Table(TABLES[0], **table), decode_event_batch, apply_events,
-                         encode_event, writer)
-    aggregate_stage = Stage("accounts", app.Table(TABLES[1], **table), decode_changes, apply_changes,
-                            lambda item: encode_changes([item]), writer)
+    stage_worker = Stage(spec.name, table, spec.decode, spec.apply, spec.encode_refused, writer)
 
-    async def run(stage: Stage, stream: faust.StreamT) -> None:
+    @app.agent(topic, name=spec.name)
+    async def process(stream: faust.StreamT) -> None:
         try:
             async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
                 try:
-                    await stage.process(batch)
+                    await stage_worker.process(batch)
                 except Exception:
                     # Faust acknowledges a taken batch even when its processing raised, and would
                     # then commit offsets whose effects were never stored. Stop hard instead: the
                     # batch is processed again after the restart.
                     log.critical("processing a batch of %s failed; exiting so that it is not committed",
-                                 stage.name, exc_info=True)
+                                 spec.name, exc_info=True)
                     logging.shutdown()
                     os._exit(70)
         finally:
             await writer.stop()
 
-    @app.agent(events, name="derive")
-    async def derive(stream: faust.StreamT) -> None:
-        await run(derive_stage, stream)
-
-    @app.agent(changes, name="aggregate")
-    async def aggregate(stream: faust.StreamT) -> None:
-        await run(aggregate_stage, stream)
-
     @app.timer(interval=LAG_INTERVAL_S)
     async def report_lag() -> None:
         try:
-            tps = await partitions_of(settings, [settings.events_topic, settings.changes_topic])
-            for tp, lag in (await group_lag(settings, settings.processor_group, tps)).items():
-                metrics.LAG.labels(settings.processor_group, tp.topic, str(tp.partition)).set(lag)
+            group = spec.group(settings)
+            tps = await partitions_of(settings, [spec.topic(settings)])
+            for tp, lag in (await group_lag(settings, group, tps)).items():
+                metrics.LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
         except Exception as exc:  # noqa: BLE001 - a metric must never stop the processor
             log.warning("could not measure consumer lag: %s", exc)
 

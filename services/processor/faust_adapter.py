@@ -29,6 +29,7 @@ from faust.types import TP, EventT
 
 log = logging.getLogger("richness.processor")
 
+_ABSENT = object()
 BATCH_HEADER = "richness-batch"  # on every changelog record the processor writes
 MARKER_KEY = b"\x00richness-batch-end"  # the record that commits a batch (its value: the batch id)
 
@@ -91,21 +92,46 @@ class AtomicBatches:
 
 
 class RocksStore(AtomicBatches, faust_rocksdb.Store):
-    """Faust's RocksDB store (one database per partition) with atomic batches."""
+    """Faust's RocksDB store (one database per partition) with atomic batches, and a bounded
+    cache of recently read and written values (a RocksDB read costs microseconds; busy accounts,
+    days and pairs come back batch after batch). Values are bytes: a batch decodes its own copy."""
+
+    CACHE_ENTRIES = 300_000
+
+    def _cache(self) -> dict:
+        # (partition, key): some keys exist in every partition (the account rules' per-source marks)
+        if not hasattr(self, "_richness_cache"):
+            self._richness_cache: dict[tuple[int, bytes], bytes | None] = {}
+        return self._richness_cache
 
     def read(self, partition: int, key: bytes) -> bytes | None:
-        return self._db_for_partition(partition).get(key)
+        cache = self._cache()
+        cached = (partition, key)
+        value = cache.get(cached, _ABSENT)
+        if value is _ABSENT:
+            if len(cache) >= self.CACHE_ENTRIES:
+                cache.clear()  # cheaper than keeping an order; it fills again within a few batches
+            value = cache[cached] = self._db_for_partition(partition).get(key)
+        return value
 
     def write_batch(self, partition: int, items: list[tuple[bytes, bytes | None]]) -> None:
         if not items:
             return
         batch = faust_rocksdb.rocksdict.WriteBatch(raw_mode=True)
+        cache = self._cache()
         for key, value in items:
             if value is None:
                 batch.delete(key)
             else:
                 batch.put(key, value)
+            if (partition, key) in cache:
+                cache[partition, key] = value
         self._db_for_partition(partition).write(batch)
+
+    async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP],
+                           generation_id: int = 0) -> None:
+        self._cache().clear()  # keys of revoked partitions must not outlive them
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
 
 
 class MemoryStore(AtomicBatches, faust_memory.Store):
@@ -159,7 +185,7 @@ def patch_tansu_highwaters(end_offsets: Callable) -> None:
     driver.AIOKafkaConsumerThread._highwaters = _highwaters  # type: ignore[method-assign]
 
 
-async def discard_stale_state(settings, tables: list[str]) -> list[str]:
+async def discard_stale_state(settings, group: str, table: str) -> list[str]:
     """Remove the local RocksDB state of every table partition whose changelog no longer holds
     what that state was built from (the event log was emptied or replaced: an in-memory broker
     restarted, topics deleted). Faust would refuse to start ("persisted offset ... is higher than
@@ -174,19 +200,18 @@ async def discard_stale_state(settings, tables: list[str]) -> list[str]:
 
     tabledir = Path(settings.state_dir) / "v1" / "tables"  # faust: datadir / f"v{version}" / "tables"
     found = {}
-    for table in tables:
-        for partition in range(settings.partitions):
-            path = tabledir / f"{table}-{partition}.db"  # faust.stores.rocksdb.Store.partition_path
-            if not path.exists():
-                continue
-            db = faust_rocksdb.rocksdict.Rdict(str(path), options=faust_rocksdb.rocksdict.Options(raw_mode=True))
-            try:
-                offset = db.get(faust_rocksdb.Store.offset_key)
-            finally:
-                db.close()
-            if offset is not None:
-                topic = f"{settings.processor_group}-{table}-changelog"  # faust: Collection._changelog_topic_name
-                found[TopicPartition(topic, partition)] = (int(offset), path)
+    for partition in range(settings.partitions):
+        path = tabledir / f"{table}-{partition}.db"  # faust.stores.rocksdb.Store.partition_path
+        if not path.exists():
+            continue
+        db = faust_rocksdb.rocksdict.Rdict(str(path), options=faust_rocksdb.rocksdict.Options(raw_mode=True))
+        try:
+            offset = db.get(faust_rocksdb.Store.offset_key)
+        finally:
+            db.close()
+        if offset is not None:
+            topic = f"{group}-{table}-changelog"  # faust: Collection._changelog_topic_name
+            found[TopicPartition(topic, partition)] = (int(offset), path)
     if not found:
         return []
     ends = await compat.end_offsets(settings, list(found))

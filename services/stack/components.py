@@ -64,6 +64,14 @@ def clickhouse_ready(url: str, user: str, password: str) -> bool:
     return response.status_code == 200 and response.text.strip() == "1"
 
 
+def processor(stage: str, env: dict[str, str], metrics_port: int, state_dir: Path, name: str | None = None) -> Spec:
+    """A worker of one processor stage (``events``: "processor"; ``accounts``: "accounts"), with
+    its RocksDB state in ``state_dir`` (a directory per worker: RocksDB files are locked)."""
+    name = name or ("processor" if stage == "events" else "accounts")
+    return worker(name, "services.processor", {**env, "RICHNESS_STATE_DIR": str(state_dir)}, metrics_port,
+                  "--stage", stage)
+
+
 def http_ready(url: str) -> bool:
     return httpx.get(url, timeout=3).status_code == 200
 
@@ -74,9 +82,9 @@ def ingest(env: dict[str, str], port: int) -> Spec:
                 healthy=lambda: http_ready(f"http://127.0.0.1:{port}/readyz"), start_timeout_s=60)
 
 
-def worker(name: str, module: str, env: dict[str, str], metrics_port: int) -> Spec:
+def worker(name: str, module: str, env: dict[str, str], metrics_port: int, *args: str) -> Spec:
     """A processor or sink: healthy once its Prometheus endpoint answers."""
-    return Spec(name=name, argv=python_module(module),
+    return Spec(name=name, argv=python_module(module, *args),
                 env={**env, "RICHNESS_METRICS_HOST": "127.0.0.1", "RICHNESS_METRICS_PORT": str(metrics_port)},
                 healthy=lambda: http_ready(f"http://127.0.0.1:{metrics_port}/metrics"), start_timeout_s=90,
                 stop_timeout_s=30)

@@ -34,7 +34,7 @@ async def pipeline_lag(settings: Settings) -> Lag:
     if processor:
         return Lag(processor, -1)  # the sink's figure would be stale; -1 = not measured yet
     changes = await partitions_of(settings, [settings.changes_topic])
-    processor = sum((await group_lag(settings, settings.processor_group, changes)).values())
+    processor = sum((await group_lag(settings, settings.accounts_group, changes)).values())
     if processor:
         return Lag(processor, -1)
     facts = await partitions_of(settings, [settings.facts_topic])

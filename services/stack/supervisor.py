@@ -52,6 +52,7 @@ class StackSettings(BaseSettings):
     clickhouse_tcp_port: int = Field(default=0, ge=0, le=65535)
     ingest_port: int = Field(default=0, ge=0, le=65535)
     processor_metrics_port: int = Field(default=0, ge=0, le=65535)
+    accounts_metrics_port: int = Field(default=0, ge=0, le=65535)
     sink_metrics_port: int = Field(default=0, ge=0, le=65535)
     partitions: int = Field(default=2, ge=1, le=64)
 
@@ -193,8 +194,8 @@ class LocalStack:
             yield Step("restoring the event log from ClickHouse", lambda report: restore_event_log(
                 settings_from_env(env), lambda done, total: report(f"restoring the event log: {done:,}/{total:,} events")))
         yield components.ingest(env, ports["ingest"])
-        yield components.worker("processor", "services.processor",
-                                {**env, "RICHNESS_STATE_DIR": str(self.dir / "processor")}, ports["processor_metrics"])
+        yield components.processor("events", env, ports["processor_metrics"], self.dir / "processor")
+        yield components.processor("accounts", env, ports["accounts_metrics"], self.dir / "accounts")
         yield components.worker("sink", "services.sink", env, ports["sink_metrics"])
 
     def client_settings(self) -> Settings:
@@ -233,6 +234,7 @@ class LocalStack:
             "clickhouse_tcp": self.settings.clickhouse_tcp_port,
             "ingest": self.settings.ingest_port,
             "processor_metrics": self.settings.processor_metrics_port,
+            "accounts_metrics": self.settings.accounts_metrics_port,
             "sink_metrics": self.settings.sink_metrics_port,
         }
         ports: dict[str, int] = {}

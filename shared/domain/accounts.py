@@ -9,13 +9,12 @@ one old contribution by a new one. This module keeps per account:
   at the end of the day. A late follow changes the end-of-day counts of every later day of that
   account, so those days are rewritten — the cost is the number of days after it, never the
   number of events;
-* distinct repliers and clickers per (account, day, actor);
 * a ``Ledger`` per (account, other account): the follow edge other→account as the ledger shows
   it, all-time interactions, and the edge's timeline (follow/unfollow events), which decides
   whether a click or an order came from a follower at its time. When the timeline changes (a
   late follow), the clicks and orders of that follower after it are judged again;
-* the interactions of each (account, other, day), for those judgements and for the last
-  interaction time.
+* the interactions of each (account, other, day): distinct repliers and clickers of the day,
+  those judgements, and the last interaction time.
 
 Exactly once: every change carries (source partition, position, index), increasing along its
 source's input, and a replayed source re-sends the same changes with the same numbers; each
@@ -45,11 +44,11 @@ def day_of(ts: int) -> int:
     return ts // DAY_MS
 
 
-class AccountDays(msgspec.Struct, array_like=True):
+class AccountDays(msgspec.Struct, array_like=True, gc=False):
     days: list[int] = msgspec.field(default_factory=list)  # every day with a Day entry, ascending
 
 
-class Day(msgspec.Struct, array_like=True):
+class Day(msgspec.Struct, array_like=True, gc=False):
     edge_events: int = 0  # follows/unfollows with this account as target: they qualify the day
     net_followers: int = 0
     gained: int = 0
@@ -77,7 +76,7 @@ class Day(msgspec.Struct, array_like=True):
                     or self.conversions or self.refunded > 0)
 
 
-class Ledger(msgspec.Struct, array_like=True):
+class Ledger(msgspec.Struct, array_like=True, gc=False):
     active: bool = False
     since: int | None = None
     mutual: bool = False
@@ -96,22 +95,27 @@ class Ledger(msgspec.Struct, array_like=True):
     edge: bool = False
 
 
-class Interactions(msgspec.Struct, array_like=True):
+class Interactions(msgspec.Struct, array_like=True, gc=False):
+    """What one other account did to the account on one day: distinct repliers and clickers of
+    the day, the follower judgement of each click and order, and the last interaction."""
+
+    replies: dict[int, int] = msgspec.field(default_factory=dict)  # time -> replies received
     clicks: list[int] = msgspec.field(default_factory=list)  # their times, ascending
     orders: list[int] = msgspec.field(default_factory=list)
-    others: dict[int, int] = msgspec.field(default_factory=dict)  # replies, shares, likes: time -> count
+    others: dict[int, int] = msgspec.field(default_factory=dict)  # shares and likes: time -> count
 
     def latest(self) -> int | None:
-        candidates = [t for t in (self.clicks[-1:] + self.orders[-1:]) if t is not None]
-        candidates += [t for t, n in self.others.items() if n > 0]
-        return max(candidates, default=None)
+        latest = max(self.replies, default=None)
+        for candidate in (self.clicks[-1] if self.clicks else None, self.orders[-1] if self.orders else None,
+                          max(self.others, default=None)):
+            if candidate is not None and (latest is None or candidate > latest):
+                latest = candidate
+        return latest
 
 
 SOURCES = EntryKind("q", tuple[int, int])  # (source partition) -> last applied (position, index)
 ACCOUNT = EntryKind("A", AccountDays)  # (account)
 DAY = EntryKind("D", Day)  # (account, day)
-REPLIER = EntryKind("R", int)  # (account, day, actor) -> replies received from that actor
-CLICKER = EntryKind("C", int)  # (account, day, actor) -> clicks by that actor
 LEDGER = EntryKind("L", Ledger)  # (account, other account)
 INTERACTIONS = EntryKind("I", Interactions)  # (account, other account, day)
 
@@ -131,6 +135,7 @@ class Accounts:
         self._touched: dict[str, int] = {}  # account -> position of its last change in this batch
         self._days: set[tuple[str, int]] = set()
         self._ledgers: set[tuple[str, str]] = set()
+        self._shifts: dict[str, dict[int, tuple[int, int]]] = {}  # account -> day -> (followers, mutuals)
 
     def apply(self, item: Sequenced, position: int) -> bool:
         """Apply one change unless it was applied already. ``position``: the change's position
@@ -156,6 +161,7 @@ class Accounts:
 
     def flush(self) -> None:
         """Send the rows of every (account, day) and ledger entry changed in this batch."""
+        self._apply_shifts()
         for account, day in self._days:
             self.out.row(self._day_row(account, day, self.state.get(DAY, account, day), self._touched[account]))
         for account, other in self._ledgers:
@@ -173,10 +179,9 @@ class Accounts:
             figures.replies += sign
             if payload.depth is not None:
                 _count(figures.depths, payload.depth, sign)
-            figures.repliers += self._distinct(REPLIER, account, day, payload.actor, sign)
             ledger = self._ledger(account, payload.actor)
             ledger.replies += sign
-            self._interaction(account, payload.actor, ledger, payload.ts, "others", sign)
+            figures.repliers += self._interaction(account, payload.actor, ledger, payload.ts, "replies", sign)
         elif isinstance(payload, Edge):
             day, figures = self._day(account, payload.ts)
             figures.edge_events += sign
@@ -201,11 +206,10 @@ class Accounts:
             day, figures = self._day(account, payload.ts)
             figures.clicks += sign
             if payload.actor is not None:
-                figures.clickers += self._distinct(CLICKER, account, day, payload.actor, sign)
                 ledger = self._ledger(account, payload.actor)
                 figures.follower_clicks += sign * active_at(ledger.timeline, payload.ts)
                 ledger.clicks += sign
-                self._interaction(account, payload.actor, ledger, payload.ts, "clicks", sign)
+                figures.clickers += self._interaction(account, payload.actor, ledger, payload.ts, "clicks", sign)
         elif isinstance(payload, Post):
             _, figures = self._day(account, payload.ts)
             figures.posts += sign
@@ -252,7 +256,9 @@ class Accounts:
     # --- entries ----------------------------------------------------------------------------
     def _day(self, account: str, ts: int) -> tuple[int, Day]:
         """The Day of ``ts`` (created with the previous day's end-of-day counts), marked changed."""
-        day = day_of(ts)
+        day = ts // DAY_MS
+        if (account, day) in self._days:  # marked already in this batch
+            return day, self.state.get(DAY, account, day)
         figures = self.state.get(DAY, account, day)
         if figures is None:
             days = self.state.get(ACCOUNT, account) or AccountDays()
@@ -268,56 +274,74 @@ class Accounts:
         return day, figures
 
     def _shift(self, account: str, day: int, followers: int, mutuals: int) -> None:
-        """Followers/mutuals at the end of ``day`` and of every later day change by these."""
-        if not followers and not mutuals:
-            return
-        days = self.state.get(ACCOUNT, account).days
-        for later in days[bisect_left(days, day):]:
-            figures = self.state.get(DAY, account, later)
-            figures.followers += followers
-            figures.mutuals += mutuals
-            self.state.put(DAY, figures, account, later)
-            self._days.add((account, later))
+        """Followers/mutuals at the end of ``day`` and of every later day change by these: noted
+        here, applied once per account at the end of the batch (``_apply_shifts``)."""
+        if followers or mutuals:
+            pending = self._shifts.setdefault(account, {})
+            f, m = pending.get(day, (0, 0))
+            pending[day] = (f + followers, m + mutuals)
 
-    def _distinct(self, kind: EntryKind[int], account: str, day: int, actor: str, sign: int) -> int:
-        """Count one more/less event by ``actor``; return the change of the number of distinct actors."""
-        before = self.state.get(kind, account, day, actor) or 0
-        self.state.put(kind, before + sign, account, day, actor)
-        return int(before + sign > 0) - int(before > 0)
+    def _apply_shifts(self) -> None:
+        """One pass over each account's days from its earliest shifted day: O(those days).
+
+        Every such day is sent again, even where the shifts of this batch cancel out: a batch
+        replayed after a crash may be cut shorter or longer, and every row the first attempt sent
+        must be sent again by the replays (see shared.domain.rows)."""
+        for account, pending in self._shifts.items():
+            days = self.state.get(ACCOUNT, account).days
+            shifted = sorted(pending)
+            followers = mutuals = 0
+            at = 0
+            for day in days[bisect_left(days, shifted[0]):]:
+                while at < len(shifted) and shifted[at] <= day:
+                    f, m = pending[shifted[at]]
+                    followers, mutuals, at = followers + f, mutuals + m, at + 1
+                figures = self.state.get(DAY, account, day)
+                if followers or mutuals:
+                    figures.followers += followers
+                    figures.mutuals += mutuals
+                    self.state.put(DAY, figures, account, day)
+                self._days.add((account, day))
+        self._shifts.clear()
 
     def _ledger(self, account: str, other: str) -> Ledger:
-        ledger = self.state.get(LEDGER, account, other)
-        if ledger is None:
-            ledger = Ledger()
-        self.state.put(LEDGER, ledger, account, other)
         self._ledgers.add((account, other))
-        return ledger
+        return self.state.update(LEDGER, Ledger, account, other)
 
-    def _interaction(self, account: str, other: str, ledger: Ledger, ts: int, kind: str, sign: int) -> None:
-        day = day_of(ts)
-        held = self.state.get(INTERACTIONS, account, other, day) or Interactions()
-        if kind == "others":
-            _count(held.others, ts, sign)
+    def _interaction(self, account: str, other: str, ledger: Ledger, ts: int, kind: str, sign: int) -> int:
+        """Record one more (or one less) interaction of ``kind``; return the change of "``other``
+        did this on that day at all" (distinct repliers and clickers)."""
+        day = ts // DAY_MS
+        held = self.state.update(INTERACTIONS, Interactions, account, other, day)
+        kept = getattr(held, kind)
+        had = bool(kept)
+        if kind in ("replies", "others"):
+            _count(kept, ts, sign)
         elif sign > 0:
-            insort(getattr(held, kind), ts)
+            insort(kept, ts)
         else:
-            getattr(held, kind).remove(ts)
-        self.state.put(INTERACTIONS, held, account, other, day)
-        latest = held.latest()
-        at = bisect_left(ledger.days, day)
-        if latest is None and at < len(ledger.days) and ledger.days[at] == day:
-            del ledger.days[at]
-        elif latest is not None and (at == len(ledger.days) or ledger.days[at] != day):
-            ledger.days.insert(at, day)
+            kept.remove(ts)
+        days = ledger.days
         if sign > 0:
-            ledger.last_interaction = max(ts, ledger.last_interaction or ts)
-        elif ts == ledger.last_interaction:
-            ledger.last_interaction = None
-            for earlier in reversed(ledger.days):
-                found = self.state.get(INTERACTIONS, account, other, earlier)
-                if found is not None and found.latest() is not None:
-                    ledger.last_interaction = found.latest()
-                    break
+            if not days or days[-1] < day:
+                days.append(day)
+            else:
+                at = bisect_left(days, day)
+                if days[at] != day:
+                    days.insert(at, day)
+            if ledger.last_interaction is None or ts > ledger.last_interaction:
+                ledger.last_interaction = ts
+        else:
+            if not (held.replies or held.clicks or held.orders or held.others):
+                days.remove(day)
+            if ts == ledger.last_interaction:
+                ledger.last_interaction = None
+                for earlier in reversed(days):
+                    found = self.state.get(INTERACTIONS, account, other, earlier)
+                    if found is not None and found.latest() is not None:
+                        ledger.last_interaction = found.latest()
+                        break
+        return int(bool(kept)) - int(had)
 
     def _judge_again(self, account: str, other: str, ledger: Ledger, before: list, since_ts: int) -> None:
         """The edge other→account changed at ``since_ts``: judge again whether each later click

@@ -24,7 +24,7 @@ from typing import Union
 import msgspec
 
 
-class Reply(msgspec.Struct, array_like=True, frozen=True, tag="r"):
+class Reply(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="r"):
     """A reply by someone else in a conversation the account owns (contract: replies received)."""
 
     actor: str
@@ -32,7 +32,7 @@ class Reply(msgspec.Struct, array_like=True, frozen=True, tag="r"):
     depth: int | None
 
 
-class Edge(msgspec.Struct, array_like=True, frozen=True, tag="e"):
+class Edge(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="e"):
     """A follow/unfollow of the edge follower→account and its effect (see ``edges``)."""
 
     follower: str
@@ -43,14 +43,14 @@ class Edge(msgspec.Struct, array_like=True, frozen=True, tag="e"):
     active_at_ts: bool  # edge state after every event of this edge with this ts
 
 
-class Mutual(msgspec.Struct, array_like=True, frozen=True, tag="m"):
+class Mutual(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="m"):
     """The mutual change an account's OWN follow/unfollow caused (its mutuals change too)."""
 
     ts: int
     mutual_delta: int
 
 
-class FollowerEdge(msgspec.Struct, array_like=True, frozen=True, tag="l"):
+class FollowerEdge(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="l"):
     """The current state of the edge follower→account, for the follower ledger."""
 
     follower: str
@@ -59,35 +59,35 @@ class FollowerEdge(msgspec.Struct, array_like=True, frozen=True, tag="l"):
     mutual: bool  # account→follower active too
 
 
-class Click(msgspec.Struct, array_like=True, frozen=True, tag="c"):
+class Click(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="c"):
     ts: int
     actor: str | None
 
 
-class Post(msgspec.Struct, array_like=True, frozen=True, tag="p"):
+class Post(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="p"):
     ts: int
 
 
-class Share(msgspec.Struct, array_like=True, frozen=True, tag="s"):
+class Share(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="s"):
     """A counted share (the actor's first of that post, not by the post's author)."""
 
     actor: str
     ts: int
 
 
-class Like(msgspec.Struct, array_like=True, frozen=True, tag="k"):
+class Like(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="k"):
     actor: str
     ts: int
 
 
-class Order(msgspec.Struct, array_like=True, frozen=True, tag="o"):
+class Order(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="o"):
     order_id: str
     ts: int
     value: Decimal
     actor: str | None
 
 
-class Refund(msgspec.Struct, array_like=True, frozen=True, tag="f"):
+class Refund(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="f"):
     """What one refund event takes back, on its own day, from an order of the account."""
 
     ts: int
@@ -98,14 +98,14 @@ class Refund(msgspec.Struct, array_like=True, frozen=True, tag="f"):
 Payload = Union[Reply, Edge, Mutual, FollowerEdge, Click, Post, Share, Like, Order, Refund]
 
 
-class Change(msgspec.Struct, array_like=True, frozen=True):
+class Change(msgspec.Struct, array_like=True, gc=False, frozen=True):
     """Replace ``old`` by ``new`` in an account's figures (None: nothing)."""
 
     old: Payload | None
     new: Payload | None
 
 
-class Sequenced(msgspec.Struct, array_like=True, frozen=True):
+class Sequenced(msgspec.Struct, array_like=True, gc=False, frozen=True):
     """One event's changes for one account, as they travel: source partition and sequence number."""
 
     source: int

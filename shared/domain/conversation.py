@@ -46,7 +46,7 @@ class Outputs(Protocol):
     def row(self, row: Row) -> None: ...
 
 
-class Claim(msgspec.Struct, array_like=True):
+class Claim(msgspec.Struct, array_like=True, gc=False):
     """A reply event claiming a post id."""
 
     id: str
@@ -56,13 +56,13 @@ class Claim(msgspec.Struct, array_like=True):
     depth: int | None = None
 
 
-class Node(msgspec.Struct, array_like=True):
+class Node(msgspec.Struct, array_like=True, gc=False):
     claims: list[Claim] = msgspec.field(default_factory=list)  # (ts, id) order: claims[0] is the node
     children: int = 0  # replies answering this post id, all chunks included
     child_tail: list[tuple[str, str]] = msgspec.field(default_factory=list)  # (post_id, event id)
 
 
-class Conversation(msgspec.Struct, array_like=True):
+class Conversation(msgspec.Struct, array_like=True, gc=False):
     owner: str | None = None
     owner_ts: int = 0
     owner_post: str = ""  # id of the post event that made ``owner`` the owner

@@ -8,7 +8,7 @@ only the facts whose values differ from before.
 """
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 
 import msgspec
 
@@ -17,7 +17,7 @@ from shared.domain.state import BatchState, EntryKind
 from shared.events import Event
 
 
-class EdgeEventFact(msgspec.Struct, frozen=True, tag="edge_event", tag_field="kind"):
+class EdgeEventFact(msgspec.Struct, gc=False, frozen=True, tag="edge_event", tag_field="kind"):
     """What one follow/unfollow event did to the edge follower→account and to the pair.
 
     Events of a pair are taken in (ts, id) order over both directions.
@@ -38,7 +38,7 @@ class EdgeEventFact(msgspec.Struct, frozen=True, tag="edge_event", tag_field="ki
         return ("edge_event", self.event_id)
 
 
-class EdgeStateFact(msgspec.Struct, frozen=True, tag="edge_state", tag_field="kind"):
+class EdgeStateFact(msgspec.Struct, gc=False, frozen=True, tag="edge_state", tag_field="kind"):
     """The current state of the edge follower→account, after every known event of it."""
 
     follower: str
@@ -54,7 +54,7 @@ class EdgeStateFact(msgspec.Struct, frozen=True, tag="edge_state", tag_field="ki
 PairFact = EdgeEventFact | EdgeStateFact
 
 
-class _EdgeEvent(msgspec.Struct, array_like=True, frozen=True, order=True):
+class _EdgeEvent(msgspec.Struct, array_like=True, gc=False, frozen=True, order=True):
     """One follow/unfollow of the pair; field order makes the natural order (ts, id)."""
 
     ts: int
@@ -63,7 +63,11 @@ class _EdgeEvent(msgspec.Struct, array_like=True, frozen=True, order=True):
     forward: bool  # low→high, else high→low
 
 
-class _Snapshot(msgspec.Struct, array_like=True):
+def _order(event: _EdgeEvent) -> tuple[int, str]:
+    return event.ts, event.id
+
+
+class _Snapshot(msgspec.Struct, array_like=True, gc=False):
     low: str
     high: str
     events: list[_EdgeEvent]
@@ -81,7 +85,6 @@ class PairState:
             raise ValueError(f"an account pair needs two accounts, got {a!r} twice")
         self.low, self.high = min(a, b), max(a, b)
         self._events: list[_EdgeEvent] = []  # sorted by (ts, id)
-        self._ids: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._events)
@@ -91,17 +94,21 @@ class PairState:
 
         An event id already held changes nothing and returns no facts.
         """
-        if event.id in self._ids:
-            self._direction(event)
+        self._direction(event)
+        if self.holds(event):
             return []
-        before = self._facts()
+        before = self._facts(event.ts)
         self.insert(event)
-        return [fact for key, fact in self._facts().items() if before.get(key) != fact]
+        return [fact for key, fact in self._facts(event.ts).items() if before.get(key) != fact]
+
+    def holds(self, event: Event) -> bool:
+        """Whether this event (its id, at its ts) is held already."""
+        at = bisect_left(self._events, (event.ts, event.id), key=_order)
+        return at < len(self._events) and (self._events[at].ts, self._events[at].id) == (event.ts, event.id)
 
     def insert(self, event: Event) -> None:
         """Take one event not held yet (no facts computed)."""
         insort(self._events, _EdgeEvent(event.ts, event.id, event.type == "follow", self._direction(event)))
-        self._ids.add(event.id)
 
     def _direction(self, event: Event) -> bool:
         if event.type not in ("follow", "unfollow") or {event.actor, event.target} != {self.low, self.high}:
@@ -109,8 +116,10 @@ class PairState:
                              f"{self.low!r} and {self.high!r}")
         return event.actor == self.low
 
-    def _facts(self) -> dict[tuple[str, ...], PairFact]:
-        """Every fact of the current sequence, by fact key."""
+    def _facts(self, from_ts: int | None = None) -> dict[tuple[str, ...], PairFact]:
+        """The facts of the current sequence, by fact key: every one, or (``from_ts``) the edge
+        states and the facts of the events at or after that time — an event inserted at
+        ``from_ts`` changes no fact of an earlier event."""
         ends = {True: (self.low, self.high), False: (self.high, self.low)}
         active = {True: False, False: False}
         since: dict[bool, int | None] = {}  # an entry for every direction that has events
@@ -130,6 +139,8 @@ class PairState:
         # is the edge's state at that ts.
         state_at_ts: dict[bool, tuple[int, bool]] = {}
         for e, delta, active_after, mutual_delta in reversed(steps):
+            if from_ts is not None and e.ts < from_ts:
+                break
             last = state_at_ts.get(e.forward)
             if last is None or last[0] != e.ts:
                 state_at_ts[e.forward] = last = (e.ts, active_after)
@@ -138,12 +149,8 @@ class PairState:
         state_facts = [EdgeStateFact(*ends[forward], active[forward], ts) for forward, ts in since.items()]
         return {fact.key: fact for fact in [*reversed(event_facts), *state_facts]}
 
-    @property
-    def ids(self) -> set[str]:
-        return self._ids
-
-    def current_facts(self) -> dict[tuple[str, ...], PairFact]:
-        return self._facts()
+    def current_facts(self, from_ts: int | None = None) -> dict[tuple[str, ...], PairFact]:
+        return self._facts(from_ts)
 
     def snapshot(self) -> _Snapshot:
         return _Snapshot(self.low, self.high, self._events)
@@ -151,8 +158,7 @@ class PairState:
     @classmethod
     def from_snapshot(cls, snapshot: _Snapshot) -> PairState:
         state = cls(snapshot.low, snapshot.high)
-        state._events = list(snapshot.events)
-        state._ids = {e.id for e in snapshot.events}
+        state._events = snapshot.events
         return state
 
     def to_bytes(self) -> bytes:
@@ -179,11 +185,11 @@ class Pairs:
         low, high = sorted((event.actor, event.target))  # type: ignore[type-var]
         snapshot = self.state.get(PAIR, low, high)
         pair = PairState(low, high) if snapshot is None else PairState.from_snapshot(snapshot)
-        if event.id in pair.ids:
+        if pair.holds(event):
             return  # already held: a duplicate delivery
-        before = pair.current_facts()
+        before = pair.current_facts(event.ts)
         pair.insert(event)
-        after = pair.current_facts()
+        after = pair.current_facts(event.ts)
         self.state.put(PAIR, pair.snapshot(), low, high)
         for key, fact in after.items():
             old = before.get(key)

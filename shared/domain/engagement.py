@@ -15,7 +15,7 @@ from shared.domain.state import BatchState, EntryKind
 from shared.events import Event
 
 
-class Counted(msgspec.Struct, array_like=True):
+class Counted(msgspec.Struct, array_like=True, gc=False):
     """The event that counts for one (post, type, actor)."""
 
     id: str

@@ -19,7 +19,7 @@ from shared.domain.state import BatchState, EntryKind
 from shared.events import Event
 
 
-class _Conversion(msgspec.Struct, array_like=True):
+class _Conversion(msgspec.Struct, array_like=True, gc=False):
     ts: int
     id: str
     target: str
@@ -27,13 +27,13 @@ class _Conversion(msgspec.Struct, array_like=True):
     value: Decimal
 
 
-class _Refund(msgspec.Struct, array_like=True):
+class _Refund(msgspec.Struct, array_like=True, gc=False):
     ts: int
     id: str
     value: Decimal | None  # None: the rest of the order
 
 
-class OrderState(msgspec.Struct, array_like=True):
+class OrderState(msgspec.Struct, array_like=True, gc=False):
     conversions: list[_Conversion] = msgspec.field(default_factory=list)  # (ts, id) order
     refunds: list[_Refund] = msgspec.field(default_factory=list)  # (ts, id) order
 

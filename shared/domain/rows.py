@@ -17,7 +17,7 @@ from typing import Union
 import msgspec
 
 
-class ThreadRow(msgspec.Struct, array_like=True, frozen=True, tag="thread"):
+class ThreadRow(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="thread"):
     """One conversation with at least one reply (contract §4 ``threads``)."""
 
     root_id: str
@@ -34,7 +34,7 @@ class ThreadRow(msgspec.Struct, array_like=True, frozen=True, tag="thread"):
     version: int
 
 
-class AccountDayRow(msgspec.Struct, array_like=True, frozen=True, tag="day"):
+class AccountDayRow(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="day"):
     """One (account, day) (contract §4 ``account_daily``); ``qualifies`` says whether the view
     shows it (days on which only the account's own follows changed its mutuals do not)."""
 
@@ -62,7 +62,7 @@ class AccountDayRow(msgspec.Struct, array_like=True, frozen=True, tag="day"):
     version: int
 
 
-class FollowerRow(msgspec.Struct, array_like=True, frozen=True, tag="follower"):
+class FollowerRow(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="follower"):
     """One edge follower→account of the ledger (contract §4 ``followers``); the view shows the
     active ones. Interactions are all-time."""
 

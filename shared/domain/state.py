@@ -9,6 +9,8 @@ caller has made the batch's outputs and its changelog durable, and then commits 
 Entries are typed by an ``EntryKind``: a short tag and a msgspec struct (or plain value) type.
 Keys are msgpack arrays ``[tag, *parts]``; values are msgpack. Both are bytes, so any key-value
 store works underneath (a dict in unit tests, RocksDB behind a Faust table in the processor).
+Within a batch, entries are found by their key as a tuple: encoding happens only for what is read
+from or written to the store.
 """
 from __future__ import annotations
 
@@ -42,22 +44,36 @@ class BatchState:
 
     def __init__(self, read: Callable[[bytes], bytes | None]) -> None:
         self._read = read
-        self._values: dict[bytes, Any] = {}
-        self._dirty: set[bytes] = set()
+        self._values: dict[tuple, Any] = {}
+        self._dirty: set[tuple] = set()
 
     def get(self, kind: EntryKind[T], *parts: object) -> T | None:
-        key = kind.key(*parts)
+        key = (kind.tag, *parts)
         value = self._values.get(key, _MISSING)
         if value is _MISSING:
-            raw = self._read(key)
+            raw = self._read(_encode(key))
             value = None if raw is None else kind.decode(raw)
             self._values[key] = value
         return value
 
     def put(self, kind: EntryKind[T], value: T, *parts: object) -> None:
-        key = kind.key(*parts)
+        key = (kind.tag, *parts)
         self._values[key] = value
         self._dirty.add(key)
+
+    def update(self, kind: EntryKind[T], new: Callable[[], T], *parts: object) -> T:
+        """The entry to change (``new()`` if there is none), already marked written: what the
+        rules do to it in this batch is kept."""
+        key = (kind.tag, *parts)
+        value = self._values.get(key, _MISSING)
+        if value is _MISSING:
+            raw = self._read(_encode(key))
+            value = new() if raw is None else kind.decode(raw)
+            self._values[key] = value
+        elif value is None:
+            value = self._values[key] = new()
+        self._dirty.add(key)
+        return value
 
     def __len__(self) -> int:
         """Number of entries written so far."""
@@ -65,8 +81,9 @@ class BatchState:
 
     def changes(self) -> Iterator[tuple[bytes, bytes]]:
         """Every written entry as (key, encoded value), for the changelog and the store."""
+        values = self._values
         for key in self._dirty:
-            yield key, _encode(self._values[key])
+            yield _encode(key), _encode(values[key])
 
 
 class DictStore:

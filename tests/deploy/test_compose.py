@@ -16,19 +16,30 @@ SERVICES = COMPOSE["services"]
 STACK_ONLY = set()  # RICHNESS_* variables read by something other than shared.config.Settings
 
 
+# The processor's two stages run as two services of one module.
+STAGES = {"processor": "events", "accounts": "accounts"}
+
+
 def project_services() -> list[str]:
-    """Every runnable service of the project: a services/<name>/__main__.py."""
-    return sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
+    """Every runnable service of the project: a services/<name>/__main__.py, the processor once per stage."""
+    modules = sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
+    return sorted([m for m in modules if m != "processor"] + list(STAGES))
+
+
+def command(name: str) -> list[str]:
+    if name in STAGES:
+        return ["python", "-m", "services.processor", "--stage", STAGES[name]]
+    return ["python", "-m", f"services.{name}"]
 
 
 def test_project_services_are_found():
-    assert project_services() == ["ingest", "processor", "sink"]
+    assert project_services() == ["accounts", "ingest", "processor", "sink"]
 
 
 def test_every_project_service_runs_with_its_module_and_settings():
     for name in project_services():
         service = SERVICES[name]
-        assert service["command"] == ["python", "-m", f"services.{name}"], name
+        assert service["command"] == command(name), name
         env = service["environment"]
         assert env["RICHNESS_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert env["RICHNESS_KAFKA_COMPAT"] == "kafka", "production uses the normal Kafka paths"
@@ -77,9 +88,15 @@ def test_prometheus_scrapes_every_service_on_its_port():
     jobs = {job["job_name"]: job["dns_sd_configs"][0] for job in config["scrape_configs"]}
     assert set(jobs) == set(project_services())
     assert jobs["ingest"]["port"] == int(SERVICES["ingest"]["environment"]["RICHNESS_INGEST_PORT"])
-    for name in ("processor", "sink"):
+    for name in ("processor", "accounts", "sink"):
         assert jobs[name]["port"] == int(SERVICES[name]["environment"]["RICHNESS_METRICS_PORT"])
         assert jobs[name]["names"] == [name]
+
+
+def test_processor_state_lives_where_the_service_user_may_write():
+    for name in STAGES:
+        path = SERVICES[name]["environment"]["RICHNESS_STATE_DIR"]
+        assert f"chown richness /var/lib/richness/keys {path}" in (ROOT / "Dockerfile").read_text()
 
 
 def test_host_ports_bind_loopback_by_default():

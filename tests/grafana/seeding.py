@@ -69,6 +69,7 @@ def prometheus_scraping(pipeline: Pipeline, workdir: Path) -> Iterator[str]:
     port = free_port()
     targets = {"ingest": pipeline.ingest_port,
                "processor": int(pipeline.specs["processor"].env["RICHNESS_METRICS_PORT"]),
+               "accounts": int(pipeline.specs["accounts"].env["RICHNESS_METRICS_PORT"]),
                "sink": int(pipeline.specs["sink"].env["RICHNESS_METRICS_PORT"])}
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},

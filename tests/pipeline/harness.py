@@ -49,15 +49,15 @@ class Pipeline:
         self.specs: dict[str, Spec] = {
             "ingest": components.ingest(env, self.ingest_port),
             "processor": self.processor_spec("processor"),
+            "accounts": self.processor_spec("accounts", "accounts"),
             "sink": components.worker("sink", "services.sink", env, free_port()),
         }
         self.running: dict[str, Running] = {}
         self.client = connect(self.settings)
 
-    def processor_spec(self, name: str) -> Spec:
-        """A processor worker with a state directory of its own (RocksDB files are locked)."""
-        env = {**self.settings.to_env(), "RICHNESS_STATE_DIR": str(self.settings.state_dir / name)}
-        return components.worker(name, "services.processor", env, free_port())
+    def processor_spec(self, name: str, stage: str = "events") -> Spec:
+        """A worker of a processor stage with a state directory of its own."""
+        return components.processor(stage, self.settings.to_env(), free_port(), self.settings.state_dir / name, name)
 
     @property
     def ingest_url(self) -> str:

@@ -35,10 +35,11 @@ def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float 
     return thread
 
 
-@pytest.mark.parametrize("victim", ["processor", "sink"])
+@pytest.mark.parametrize("victim", ["processor", "accounts", "sink"])
 def test_sigkill_mid_stream_then_restart_is_exact(broker, clickhouse, tmp_path, victim):
     rng = random.Random(victim)
-    delivery = event_set(seed=11 if victim == "processor" else 12, n_replies=300, n_clicks=200, n_edges=150)
+    delivery = event_set(seed={"processor": 11, "accounts": 15, "sink": 12}[victim], n_replies=300, n_clicks=200,
+                         n_edges=150)
     pipeline = Pipeline(broker, clickhouse, tmp_path / "logs")
     try:
         pipeline.start()
@@ -80,22 +81,24 @@ def test_clickhouse_down_for_30s_mid_stream_is_exact(broker, tmp_path):
         stop(server.running)
 
 
-def test_two_processor_workers_give_the_same_results_as_one(broker, clickhouse, tmp_path):
+def test_two_workers_of_each_stage_give_the_same_results_as_one(broker, clickhouse, tmp_path):
     delivery = event_set(seed=14, n_replies=250, n_clicks=150, n_edges=120)
     pipeline = Pipeline(broker, clickhouse, tmp_path / "logs", partitions=4)
-    second = None
+    seconds = []
     try:
         pipeline.start()
-        spec = pipeline.processor_spec("processor-2")
-        second = spawn(spec, tmp_path / "logs")
-        wait_healthy(spec, second)
+        for name, stage in (("processor-2", "events"), ("accounts-2", "accounts")):
+            spec = pipeline.processor_spec(name, stage)
+            seconds.append(spawn(spec, tmp_path / "logs"))
+            wait_healthy(spec, seconds[-1])
         pipeline.post(delivery, batch=50)
         pipeline.drain()
         assert_views_equal(pipeline.views(), expected_for(delivery))
-        log = (tmp_path / "logs" / "processor-2.log").read_text()
-        topic = re.escape(pipeline.settings.events_topic)
-        assert re.search(topic + r"\s*\|\s*\{\d", log), "the second worker never took partitions of the events topic"
+        for name, topic in (("processor-2", pipeline.settings.events_topic),
+                            ("accounts-2", pipeline.settings.changes_topic)):
+            log = (tmp_path / "logs" / f"{name}.log").read_text()
+            assert re.search(re.escape(topic) + r"\s*\|\s*\{\d", log), f"{name} never took partitions of {topic}"
     finally:
-        if second is not None:
-            stop(second)
+        for running in seconds:
+            stop(running)
         pipeline.stop_all()

@@ -51,9 +51,10 @@ def test_services_report_their_work_as_prometheus_metrics(pipeline):
     pipeline.drain()
     distinct = len({e["id"] for e in delivery})
     assert pipeline.metric("processor", "richness_processor_inputs_total", stage="events") >= distinct
-    assert pipeline.metric("processor", "richness_processor_inputs_total", stage="accounts") > 0
+    assert pipeline.metric("accounts", "richness_processor_inputs_total", stage="accounts") > 0
     assert pipeline.metric("processor", "richness_processor_facts_total", kind="thread") > 0
-    assert pipeline.metric("processor", "richness_processor_facts_total", kind="day") > 0
+    assert pipeline.metric("accounts", "richness_processor_facts_total", kind="day") > 0
+    assert pipeline.metric("processor", "richness_processor_changes_total") > 0
     assert pipeline.metric("processor", "richness_processor_state_writes_total", stage="events") > 0
     assert pipeline.metric("processor", "richness_processor_batch_size_count", stage="events") > 0
     assert pipeline.metric("sink", "richness_sink_rows_total", table="events_raw") >= distinct

@@ -17,7 +17,7 @@ def test_up_uses_the_given_kafka(broker, tmp_path):
     try:
         richness("up", "--data-dir", data_dir, env=env)
         status = json.loads(richness("status", "--data-dir", data_dir, "--json").stdout)
-        assert [c["name"] for c in status] == ["clickhouse", "ingest", "processor", "sink"]
+        assert [c["name"] for c in status] == ["clickhouse", "ingest", "processor", "accounts", "sink"]
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
         assert info["kafka_bootstrap"] == broker.bootstrap
         response = httpx.post(f"{info['ingest_url']}/v1/events", headers={"Authorization": f"Bearer {info['api_key']}"},
