@@ -13,7 +13,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from services.demo.run import DemoFailed, DemoOptions, run_demo
-from services.ingest.importer import ImportFailed, import_file
+from services.importers.engine import ImportFailed, import_file
+from services.importers.sources import FORMATS, ImportOptions
 from services.simulate.command import run_simulation
 from services.simulate.model import Drop, SimulationConfig, start_of_today
 from services.simulate.sender import SendFailed
@@ -118,37 +119,65 @@ def migrate(data_dir: Path = DataDir) -> None:
 
 @app.command("import")
 def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                        help="NDJSON (one event per line) or CSV (header = contract field names)."),
+                                        help="Contract NDJSON/CSV, or a platform's export (see --format)."),
+            format: str = typer.Option(None, "--format", "-f", help=f"One of {', '.join(FORMATS)}; "
+                                       "default: detected from the file, else contract."),
+            as_of: datetime = typer.Option(None, "--as-of", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+                                           help="UTC time for follow lists without times (Mastodon CSV, X "
+                                                "follower/following.js): when the list was exported."),
+            actor: str = typer.Option(None, "--actor", help="Whose export it is where the file does not say "
+                                      "(Mastodon CSV: user@server; X archive without account.js: account id)."),
+            restart: bool = typer.Option(False, "--restart", help="Ignore an earlier run's progress and send "
+                                         "everything again (ids deduplicate: nothing doubles)."),
             ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
                                            help="Ingest API base URL (default: the local stack's)."),
             api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
             batch_size: int = typer.Option(5000, min=1, max=10_000, help="Events per request."),
             data_dir: Path = DataDir) -> None:
     """Send a file of events through the ingest API. Re-running resumes where it stopped; ids
-    deduplicate downstream, so nothing is ever counted twice."""
+    are derived from the platform's own, so re-importing never counts anything twice."""
+    if format is not None and format not in FORMATS:
+        fail(f"unknown format {format!r}: one of {', '.join(FORMATS)}")
     try:
         ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
     except StackError as exc:
         fail(f"{exc}, or give --ingest-url and --api-key")
-    with Progress(TextColumn("importing {task.description}"), BarColumn(), DownloadColumn(),
+    options = ImportOptions(as_of=as_of.replace(tzinfo=timezone.utc) if as_of else None, actor=actor,
+                            state_dir=Path(data_dir) / "import-state")
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeRemainingColumn(), console=console) as progress:
-        task = progress.add_task(file.name, total=file.stat().st_size)
+        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
         try:
-            summary = import_file(file, ingest_url, api_key, batch_size=batch_size,
-                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+            summary = import_file(file, ingest_url, api_key, batch_size=batch_size, format=format, options=options,
+                                  restart=restart,
+                                  progress=lambda done, total: progress.update(task, completed=done, total=total),
+                                  stage=lambda what: progress.update(task, description=f"{file.name}: {what}"))
         except ImportFailed as exc:
             fail(f"import stopped: {exc} (progress is saved: run the same command again to resume)")
-    if summary.resumed_from_line:
-        console.print(f"resumed after line {summary.resumed_from_line:,}")
+    _print_import_summary(summary, detected=format is None)
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+def _print_import_summary(summary, detected: bool) -> None:
+    console.print(f"format: {summary.format}{' (detected)' if detected else ''}")
+    for warning in summary.warnings:
+        console.print(f"[yellow]note:[/] {escape(warning)}")
+    if summary.resumed_from:
+        console.print(f"resumed after {summary.unit} {summary.resumed_from:,}")
     console.print(f"sent {summary.sent:,} events: [green]{summary.accepted:,} accepted[/], "
                   f"[{'red' if summary.rejected else 'green'}]{summary.rejected:,} rejected[/]")
     if summary.errors:
-        table = Table("line", "id", "why", title="first rejected events")
+        table = Table(summary.unit, "id", "why", title="first rejected events")
         for error in summary.errors:
             table.add_row(str(error.line), escape(error.id or ""), escape(error.error))
         console.print(table)
-    if summary.rejected:
-        raise typer.Exit(1)
+    for title, tallies in (("not imported", summary.skipped), ("imported with a derived value", summary.derived)):
+        if tallies:
+            table = Table("count", "why", f"first ({summary.unit}: detail)", title=title)
+            for tally in tallies.values():
+                table.add_row(f"{tally.count:,}", escape(tally.reason), escape("; ".join(tally.examples)))
+            console.print(table)
 
 
 @app.command()
