@@ -67,5 +67,5 @@ _SIGNATURES = (
      or {"subreddit", "created_utc"} <= f.keys()),
     ("hackernews", lambda f: f.get("type") in HN_TYPES and "id" in f),
     ("mastodon", lambda f: ({"account", "created_at"} <= f.keys() and ("in_reply_to_id" in f or "reblog" in f))
-     or "ancestors" in f or "descendants" in f),
+     or {"ancestors", "descendants"} <= f.keys()),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 import msgspec
 
@@ -97,7 +97,7 @@ class _Batch:
 def import_file(path: str | os.PathLike[str], ingest_url: str, api_key: str, batch_size: int = 5000,
                 progress: Progress | None = None, *, format: str | None = None,
                 options: ImportOptions | None = None, restart: bool = False, stage: Stage | None = None,
-                max_attempts: int = 8, max_backoff_s: float = 10.0, max_batch_bytes: int = 4 * 1024 * 1024,
+                output: IO[bytes] | None = None, max_attempts: int = 8, max_backoff_s: float = 10.0, max_batch_bytes: int = 4 * 1024 * 1024,
                 timeout_s: float = 120.0) -> ImportSummary:
     """Send the events of a file to the ingest API; ``format`` None detects it (see ``detect``).
 
@@ -105,6 +105,10 @@ def import_file(path: str | os.PathLike[str], ingest_url: str, api_key: str, bat
     batch), then raises ``ImportFailed``; so does a 401 or a refused batch. Rejected events and
     records that yield no event do not stop the import: they are counted and the first ones
     reported with their place in the file. ``restart`` ignores an earlier run's checkpoint.
+
+    ``output``: write the mapped events there as contract NDJSON instead of sending them (no API,
+    no checkpoint; ``accepted`` then counts what was written): to look before sending, or to
+    convert a file once.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -120,16 +124,17 @@ def import_file(path: str | os.PathLike[str], ingest_url: str, api_key: str, bat
         except (BadInput, ValueError) as exc:
             raise ImportFailed(str(exc)) from None
         try:
-            return _Import(source, path, ingest_url, api_key, batch_size, max_batch_bytes, report, announce,
-                           restart, (max_attempts, max_backoff_s, timeout_s)).run(total)
+            client = None if output is not None else IngestClient(
+                ingest_url, api_key, max_attempts=max_attempts, max_backoff_s=max_backoff_s, timeout_s=timeout_s)
+            return _Import(source, path, client, output, batch_size, max_batch_bytes, report, announce,
+                           restart or output is not None).run(total)
         finally:
             source.close()
 
 
 class _Import:
-    def __init__(self, source: Source, path: Path, ingest_url: str, api_key: str, batch_size: int,
-                 max_batch_bytes: int, report: Progress, announce: Stage, restart: bool,
-                 client: tuple[int, float, float]) -> None:
+    def __init__(self, source: Source, path: Path, client: IngestClient | None, output: IO[bytes] | None,
+                 batch_size: int, max_batch_bytes: int, report: Progress, announce: Stage, restart: bool) -> None:
         self.source, self.path = source, path
         self.batch_size, self.max_batch_bytes = batch_size, max_batch_bytes
         self.report, self.announce = report, announce
@@ -140,9 +145,7 @@ class _Import:
         self.summary = ImportSummary.restore(saved) if saved else ImportSummary(
             format=source.format, unit=source.reader.unit, warnings=list(source.warnings))
         self.summary.resumed_from = position.get("line", position.get("items", 0)) if position else 0
-        max_attempts, max_backoff_s, timeout_s = client
-        self.client = IngestClient(ingest_url, api_key, max_attempts=max_attempts,
-                                   max_backoff_s=max_backoff_s, timeout_s=timeout_s)
+        self.client, self.output = client, output
 
     def run(self, total: int) -> ImportSummary:
         self.total = total
@@ -159,7 +162,8 @@ class _Import:
             batch.resume = self.source.reader.end()
             self._flush(batch)
         finally:
-            self.client.close()
+            if self.client is not None:
+                self.client.close()
         return self.summary
 
     def _done_bytes(self) -> int:
@@ -232,13 +236,16 @@ class _Import:
                 self.summary.skipped.setdefault(skip.code, Tally(skip.reason)).add(at, skip.detail)
             for note in outcome.notes:
                 self.summary.derived.setdefault(note.code, Tally(note.reason)).add(at, None)
-        if batch.resume is not None:
+        if batch.resume is not None and self.output is None:
             self.source.commit()  # mapping state first: the checkpoint must not get ahead of it
             checkpoint.save(self.checkpoint, self.expected, batch.resume, asdict(self.summary))
         self.report(self.source.reader.tell(), self.total)
         return _Batch()
 
     def _send(self, batch: _Batch) -> tuple[int, list[RejectedLine]]:
+        if self.output is not None:
+            self.output.write(b"".join(event + b"\n" for event in batch.events))
+            return len(batch.events), []
         where = f"{self.summary.unit}s {batch.at[0]}-{batch.at[-1]}"
         try:
             result = self.client.send(b"\n".join(batch.events), NDJSON)
