@@ -245,6 +245,54 @@ def demo(data_dir: Path = DataDir,
         fail(str(exc))
 
 
+# --- live connectors (services/connect) ---------------------------------------------------------
+connect_app = typer.Typer(help="Live connectors: a platform's stream into the ingest API.", no_args_is_help=True)
+app.add_typer(connect_app, name="connect")
+
+
+@connect_app.command("bluesky")
+def connect_bluesky(
+        jetstream: str = typer.Option(..., "--jetstream", help="Jetstream WebSocket URL, e.g. "
+                                      "wss://jetstream2.us-east.bsky.network/subscribe"),
+        wanted_dids: list[str] = typer.Option(None, "--wanted-dids", help="Only these accounts (DIDs; repeat the "
+                                              "option or separate with commas). Default: everyone."),
+        state: Path = typer.Option(None, "--state", help="Cursor and follows seen (SQLite); default "
+                                   "DATA_DIR/import-state/bluesky.sqlite, shared with richness import."),
+        metrics_port: int = typer.Option(9465, "--metrics-port", help="Prometheus /metrics on 127.0.0.1."),
+        batch_size: int = typer.Option(500, min=1, max=10_000, help="Events per request at most."),
+        flush_interval: float = typer.Option(1.0, min=0.05, help="Seconds an event waits for more to batch with."),
+        rewind: float = typer.Option(5.0, min=0, help="On (re)start, replay this many seconds before the saved "
+                                     "cursor (Jetstream orders only roughly; replays double nothing)."),
+        ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
+                                       help="Ingest API base URL (default: the local stack's)."),
+        api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
+        data_dir: Path = DataDir) -> None:
+    """Follow Bluesky live: Jetstream posts, replies, follows, unfollows, reposts and likes into the
+    ingest API, until Ctrl-C. A restart resumes from the last acknowledged position."""
+    import logging
+
+    from services.connect.bluesky import ConnectorConfig, ConnectorStopped, default_state_path, run_connector
+
+    try:
+        ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
+    except StackError as exc:
+        fail(f"{exc}, or give --ingest-url and --api-key")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    dids = [did.strip() for value in wanted_dids or [] for did in value.split(",") if did.strip()]
+    config = ConnectorConfig(jetstream, wanted_dids=dids, batch_size=batch_size, flush_interval_s=flush_interval,
+                             rewind_s=rewind)
+    state_path = state or default_state_path(data_dir)
+    err.print(f"connecting {jetstream} → {ingest_url}; state {state_path}; metrics "
+              f"http://127.0.0.1:{metrics_port}/metrics", highlight=False)
+    try:
+        run_connector(config, ingest_url, api_key, state_path, metrics_port)
+    except ConnectorStopped as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot start: {exc}")
+
+
 # --- dashboards and alerts of grafana/, run without Grafana (services/dashboards) ----------------
 dashboards_app = typer.Typer(help="The Grafana dashboards, drawn from ClickHouse without Grafana.", no_args_is_help=True)
 alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules, evaluated without Grafana.", no_args_is_help=True)
