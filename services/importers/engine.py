@@ -10,6 +10,7 @@ again: harmless, since events are deduplicated by id downstream.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -92,6 +93,7 @@ class _Batch:
     rejections: list[RejectedLine] = field(default_factory=list)
     skips: list[tuple[int, Outcome]] = field(default_factory=list)
     resume: dict[str, Any] | None = None  # after the last record completed in this batch
+    read_bytes: int = 0  # how far the file was read when the batch was handed over (progress)
 
 
 def import_file(path: str | os.PathLike[str], ingest_url: str, api_key: str, batch_size: int = 5000,
@@ -146,6 +148,8 @@ class _Import:
             format=source.format, unit=source.reader.unit, warnings=list(source.warnings))
         self.summary.resumed_from = position.get("line", position.get("items", 0)) if position else 0
         self.client, self.output = client, output
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-send")
+        self._in_flight: Future | None = None
 
     def run(self, total: int) -> ImportSummary:
         self.total = total
@@ -161,7 +165,9 @@ class _Import:
                 raise ImportFailed(str(exc)) from None
             batch.resume = self.source.reader.end()
             self._flush(batch)
+            self._wait_in_flight()
         finally:
+            self._sender.shutdown(wait=True)
             if self.client is not None:
                 self.client.close()
         return self.summary
@@ -220,6 +226,21 @@ class _Import:
         return len(batch.events) >= self.batch_size or batch.size >= self.max_batch_bytes
 
     def _flush(self, batch: _Batch) -> _Batch:
+        """Hand the batch to the sending thread and go on mapping: one batch is in flight while
+        the next is read and mapped. Batches are sent, counted and checkpointed in order."""
+        self._wait_in_flight()
+        batch.read_bytes = self.source.reader.tell()
+        if batch.resume is not None:
+            self.source.commit()  # mapping state first: a checkpoint must never get ahead of it
+        self._in_flight = self._sender.submit(self._complete, batch)
+        return _Batch()
+
+    def _wait_in_flight(self) -> None:
+        if self._in_flight is not None:
+            done, self._in_flight = self._in_flight, None
+            done.result()  # re-raises what went wrong while sending
+
+    def _complete(self, batch: _Batch) -> None:
         """Send the batch; once acknowledged, count it and move the checkpoint past the last
         record whose events were all acknowledged (none yet: the summary is saved later)."""
         rejections = list(batch.rejections)
@@ -237,10 +258,8 @@ class _Import:
             for note in outcome.notes:
                 self.summary.derived.setdefault(note.code, Tally(note.reason)).add(at, None)
         if batch.resume is not None and self.output is None:
-            self.source.commit()  # mapping state first: the checkpoint must not get ahead of it
             checkpoint.save(self.checkpoint, self.expected, batch.resume, asdict(self.summary))
-        self.report(self.source.reader.tell(), self.total)
-        return _Batch()
+        self.report(batch.read_bytes, self.total)
 
     def _send(self, batch: _Batch) -> tuple[int, list[RejectedLine]]:
         if self.output is not None:

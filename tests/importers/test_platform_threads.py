@@ -8,6 +8,7 @@ rejected there, and the expectations leave them out (they follow ``shared.events
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,7 +34,11 @@ def pipeline(broker, clickhouse, tmp_path_factory):
 
 
 def send(pipeline: Pipeline, path: Path, state: Path, restart: bool = False, **options) -> ImportSummary:
-    return import_file(path, pipeline.ingest_url, pipeline.api_key, batch_size=4, restart=restart,
+    """Import a copy of the fixture (its checkpoint is written next to it, not in the source tree)."""
+    copy = state / "files" / path.relative_to(FIXTURES)
+    if not copy.exists():
+        shutil.copytree(path.parent, copy.parent, dirs_exist_ok=True)
+    return import_file(copy, pipeline.ingest_url, pipeline.api_key, batch_size=4, restart=restart,
                        options=ImportOptions(state_dir=state, **options))
 
 

@@ -52,3 +52,13 @@ def test_archive_files_without_events_are_refused_clearly(tmp_path):
     like.write_text('window.YTD.like.part0 = [ { "like" : { "tweetId" : "1" } } ]')
     with pytest.raises(ImportFailed, match="holds nothing Richness imports"):
         convert(like, tmp_path, actor="1001")
+
+
+def test_tweet_times_in_utc_and_other_offsets():
+    from services.importers.formats.x_archive import tweet_time_ms
+    from services.importers.mapping import Unmappable
+
+    assert tweet_time_ms("Sat Feb 18 12:33:11 +0000 2023") == 1676723591000
+    assert tweet_time_ms("Sat Feb 18 13:33:11 +0100 2023") == 1676723591000
+    with pytest.raises(Unmappable, match="not like"):
+        tweet_time_ms("2023-02-18T12:33:11Z")
