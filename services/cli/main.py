@@ -183,15 +183,24 @@ def _print_import_summary(summary, detected: bool) -> None:
 @app.command()
 def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done in a few minutes."),
           repeats: int = typer.Option(None, "--repeats", min=1, help="Runs per figure (medians are reported)."),
+          imports: bool = typer.Option(False, "--imports", help="Instead: richness import speed per format "
+                                       "(a generated file of --import-lines lines each)."),
+          import_lines: int = typer.Option(1_000_000, "--import-lines", min=100, help="Lines per format for --imports."),
           out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file.")) -> None:
     """Measure each stage against its own limit, side by side on this machine, and end with ONE
     JSON line of figures. Runs on a private broker and ClickHouse; the local stack is not touched."""
     from services.bench.run import Plan, run, summary_line  # noqa: PLC0415 - heavy, only for this command
 
-    plan = Plan.quick() if quick else Plan.full()
-    if repeats:
-        plan.repeats = repeats
-    figures = run(plan, report=lambda line: console.print(line, highlight=False, soft_wrap=True))
+    report = lambda line: console.print(line, highlight=False, soft_wrap=True)  # noqa: E731
+    if imports:
+        from services.bench.imports import run_imports  # noqa: PLC0415
+
+        figures = run_imports(import_lines, report=report)
+    else:
+        plan = Plan.quick() if quick else Plan.full()
+        if repeats:
+            plan.repeats = repeats
+        figures = run(plan, report=report)
     if out:
         out.write_text(json.dumps(figures, indent=2))
     print(summary_line(figures), flush=True)
