@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -129,6 +130,8 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
                                       "(Mastodon CSV: user@server; X archive without account.js: account id)."),
             restart: bool = typer.Option(False, "--restart", help="Ignore an earlier run's progress and send "
                                          "everything again (ids deduplicate: nothing doubles)."),
+            output: Path = typer.Option(None, "--output", "-o", dir_okay=False, help="Do not send: write the "
+                                        "mapped events to this file as contract NDJSON (to look first)."),
             ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
                                            help="Ingest API base URL (default: the local stack's)."),
             api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
@@ -138,35 +141,45 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
     are derived from the platform's own, so re-importing never counts anything twice."""
     if format is not None and format not in FORMATS:
         fail(f"unknown format {format!r}: one of {', '.join(FORMATS)}")
-    try:
-        ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
-    except StackError as exc:
-        fail(f"{exc}, or give --ingest-url and --api-key")
+    if output is None:
+        try:
+            ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
+        except StackError as exc:
+            fail(f"{exc}, or give --ingest-url and --api-key")
     options = ImportOptions(as_of=as_of.replace(tzinfo=timezone.utc) if as_of else None, actor=actor,
                             state_dir=Path(data_dir) / "import-state")
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeRemainingColumn(), console=console) as progress:
         task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
         try:
-            summary = import_file(file, ingest_url, api_key, batch_size=batch_size, format=format, options=options,
-                                  restart=restart,
-                                  progress=lambda done, total: progress.update(task, completed=done, total=total),
-                                  stage=lambda what: progress.update(task, description=f"{file.name}: {what}"))
+            with open(output, "wb") if output else contextlib.nullcontext() as out:
+                summary = import_file(
+                    file, ingest_url, api_key, batch_size=batch_size, format=format, options=options,
+                    restart=restart, output=out,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                    stage=lambda what: progress.update(task, description=f"{file.name}: {what}"))
         except ImportFailed as exc:
-            fail(f"import stopped: {exc} (progress is saved: run the same command again to resume)")
-    _print_import_summary(summary, detected=format is None)
+            fail(f"import stopped: {exc}" + ("" if output else
+                                             " (progress is saved: run the same command again to resume)"))
+    _print_import_summary(summary, detected=format is None, output=output)
+    if output:
+        return
     if summary.rejected:
         raise typer.Exit(1)
 
 
-def _print_import_summary(summary, detected: bool) -> None:
+def _print_import_summary(summary, detected: bool, output: Path | None = None) -> None:
     console.print(f"format: {summary.format}{' (detected)' if detected else ''}")
     for warning in summary.warnings:
         console.print(f"[yellow]note:[/] {escape(warning)}")
     if summary.resumed_from:
         console.print(f"resumed after {summary.unit} {summary.resumed_from:,}")
-    console.print(f"sent {summary.sent:,} events: [green]{summary.accepted:,} accepted[/], "
-                  f"[{'red' if summary.rejected else 'green'}]{summary.rejected:,} rejected[/]")
+    if output:
+        console.print(f"wrote {summary.sent:,} events to {output} (nothing sent)"
+                      + (f"; {summary.rejected:,} records are not valid in their format" if summary.rejected else ""))
+    else:
+        console.print(f"sent {summary.sent:,} events: [green]{summary.accepted:,} accepted[/], "
+                      f"[{'red' if summary.rejected else 'green'}]{summary.rejected:,} rejected[/]")
     if summary.errors:
         table = Table(summary.unit, "id", "why", title="first rejected events")
         for error in summary.errors:

@@ -196,7 +196,7 @@ class _Import:
             index.add(links(), key)
         except BadInput as exc:
             raise ImportFailed(str(exc)) from None
-        self.announce("sending")
+        self.announce("writing" if self.output is not None else "sending")
 
     def _add(self, record: Record, batch: _Batch) -> _Batch:
         if isinstance(record.value, BadRow):
