@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.events import DEFAULT_CURRENCY
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RICHNESS_", extra="ignore")
@@ -44,6 +46,9 @@ class Settings(BaseSettings):
     ingest_port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_batch_events: int = Field(default=10_000, ge=1)
+    # The one currency of this deployment's money (ISO 4217): orders and refunds that name
+    # another are refused, so sums of money never mix currencies.
+    currency: str = Field(default=DEFAULT_CURRENCY, pattern=r"^[A-Za-z]{3}$")
 
     # --- workers (processor, sink) ---------------------------------------------------------
     # Consumer groups are "<prefix>-processor" and "<prefix>-sink"; Faust's changelog topics
@@ -59,6 +64,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("currency", mode="after")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return value.upper()
 
     @property
     def is_tansu(self) -> bool:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from services.alerts.commands import register as register_alert_commands
 from services.demo.run import DemoFailed, DemoOptions, run_demo
 from services.importers.engine import ImportFailed, import_file
 from services.importers.sources import FORMATS, ImportOptions
@@ -317,7 +318,8 @@ def connect_bluesky(
 
 # --- dashboards and alerts of grafana/, run without Grafana (services/dashboards) ----------------
 dashboards_app = typer.Typer(help="The Grafana dashboards, drawn from ClickHouse without Grafana.", no_args_is_help=True)
-alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules, evaluated without Grafana.", no_args_is_help=True)
+alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules without Grafana: check them, watch them and "
+                              "notify, receive notifications, configure receivers.", no_args_is_help=True)
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")
 
@@ -372,6 +374,9 @@ def _settings(data_dir: Path) -> Settings:
     if stack.stack_json.exists():
         return stack.client_settings()
     return Settings()
+
+
+register_alert_commands(alerts_app, DataDir, _settings)  # alerts watch / receive / configure
 
 
 if __name__ == "__main__":

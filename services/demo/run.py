@@ -55,6 +55,7 @@ class Demo:
     sent: SendSummary | None = None
     report: Report | None = None
     firing: list = field(default_factory=list)  # alerts that would fire (services.dashboards.alerts.Firing)
+    delivered: list[dict] = field(default_factory=list)  # notifications the demo's webhook received
     pictures: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -147,7 +148,7 @@ def where_to_look_next(demo: Demo) -> None:
 
 
 def example_queries(account: str) -> list[tuple[str, str]]:
-    """Three queries against the contract views; ``account`` is quoted as an SQL string literal."""
+    """Queries against the contract views; ``account`` is quoted as an SQL string literal."""
     literal = "'" + account.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return [
         (f"{account}, day by day (a planted drop shows on the last day)",
@@ -160,6 +161,9 @@ def example_queries(account: str) -> list[tuple[str, str]]:
          "SELECT account, count() AS followers, countIf(replies = 0 AND clicks = 0) AS silent, "
          "round(countIf(mutual) / count(), 2) AS follow_back_ratio FROM richness.followers "
          "GROUP BY account ORDER BY followers DESC LIMIT 10"),
+        ("money speaks: the followers who bought the most and kept it",
+         "SELECT account, follower, kept_revenue, conversions, shares, likes FROM richness.followers "
+         "ORDER BY kept_revenue DESC LIMIT 10"),
     ]
 
 
@@ -193,6 +197,13 @@ def draw_dashboards(demo: Demo) -> None:
     demo.console.print("redraw them any time: [bold]richness dashboards render --out DIR[/]", highlight=False)
 
 
+def deliver_the_alert(demo: Demo) -> None:
+    from services.alerts.demo import deliver_alerts  # noqa: PLC0415
+
+    planted = demo.options.drop_account if demo.options.drop_percent else None
+    demo.delivered = deliver_alerts(demo.settings, demo.options.data_dir, demo.console, planted)
+
+
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Start the local stack", start_stack),
     ("Simulate realistic social activity", simulate_activity),
@@ -201,6 +212,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Catch the planted engagement drop", catch_the_drop),
     ("Draw the dashboards", draw_dashboards),
     ("Where to look next", where_to_look_next),
+    ("Deliver the alert to a webhook", deliver_the_alert),
 ]
 
 

@@ -63,7 +63,7 @@ def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
         except BadBody as exc:
             return _json(400, ErrorBody(str(exc)))
 
-        checked = validate(elements, now_ms())
+        checked = validate(elements, now_ms(), settings.currency)
         result = IngestResult(accepted=len(checked.events), rejected=len(checked.rejections),
                               errors=checked.rejections)
         if not checked.events:

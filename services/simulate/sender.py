@@ -18,6 +18,8 @@ from services.client.ingest import IngestClient, IngestError
 from shared.ingest_api import Rejection
 
 MAX_REPORTED_ERRORS = 20
+# Money (``decimal.Decimal``) as JSON numbers, digit for digit: the API takes a number, never a string.
+_encode = msgspec.json.Encoder(decimal_format="number").encode
 
 
 class SendFailed(RuntimeError):
@@ -55,7 +57,7 @@ class EventSender:
     def post(self, events: list[dict]) -> tuple[int, list[Rejection]]:
         """Send one JSON array of events until it is answered; (accepted, rejections)."""
         try:
-            result = self._client.send(msgspec.json.encode(events))
+            result = self._client.send(_encode(events))
         except IngestError as exc:
             raise SendFailed(str(exc)) from None
         return result.accepted, result.errors

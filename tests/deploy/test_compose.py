@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from shared.alerting.receivers import AlertSettings
 from shared.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,7 @@ def test_every_project_service_runs_with_its_module_and_settings():
 
 def test_every_richness_variable_is_a_setting():
     known = {f"RICHNESS_{name.upper()}" for name in Settings.model_fields} | STACK_ONLY
+    known |= {f"RICHNESS_ALERT_{name.upper()}" for name in AlertSettings.model_fields}
     for name, service in SERVICES.items():
         env = service.get("environment") or {}
         for variable in env:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = provisioning.dashboards()
 RULES = provisioning.alert_rules()
 DATASOURCES = provisioning.datasources()
-UIDS = {"richness-conversations", "richness-audience", "richness-traffic", "richness-pipeline"}
+UIDS = {"richness-conversations", "richness-audience", "richness-traffic", "richness-value", "richness-pipeline"}
 ENGAGEMENT = UIDS - {"richness-pipeline"}
 CONTRACT_VIEWS = {"events", "account_daily", "threads", "followers"}
 # Keys Grafana reads that the SDK's models do not carry (checked by hand against Grafana 11.6).
@@ -62,7 +62,7 @@ def all_sql() -> list[str]:
 
 # --- dashboards ----------------------------------------------------------------------------------------
 
-def test_the_four_dashboards_have_their_fixed_unique_uids():
+def test_the_five_dashboards_have_their_fixed_unique_uids():
     assert sorted(d["uid"] for d in DASHBOARDS) == sorted(UIDS)
     assert len({d["title"] for d in DASHBOARDS}) == len(DASHBOARDS)
 
@@ -170,13 +170,19 @@ RULE_KEYS = {"uid", "title", "condition", "data", "dashboardUid", "panelId", "no
              "annotations", "labels", "isPaused", "notification_settings"}
 
 
+# What an alerting provisioning file may define (Grafana 11.6); the notification side is checked
+# in tests/alerts/test_provisioning_notifications.py.
+ALERTING_KEYS = {"groups", "contactPoints", "policies", "templates"}
+
+
 def test_alert_files_have_the_provisioning_shape():
-    files = sorted((ROOT / "grafana/provisioning/alerting").glob("*.yaml"))
+    files = sorted((ROOT / "grafana/provisioning/alerting").glob("*"))
     assert files
     for path in files:
+        assert path.suffix == ".yaml", f"{path}: Grafana refuses any other file in its alerting folder"
         document = yaml.safe_load(path.read_text())
-        assert document["apiVersion"] == 1 and set(document) == {"apiVersion", "groups"}, path
-        for group in document["groups"]:
+        assert document["apiVersion"] == 1 and set(document) - {"apiVersion"} <= ALERTING_KEYS, path
+        for group in document.get("groups", []):
             assert set(group) == GROUP_KEYS, set(group) ^ GROUP_KEYS
             assert re.fullmatch(r"\d+[smh]", group["interval"])
 
@@ -193,7 +199,7 @@ def test_alert_rule_keys_are_known_to_grafana(rule):
 
 
 def test_alert_rule_uids_are_unique_and_their_references_exist():
-    assert len({r.uid for r in RULES}) == len(RULES) >= 2
+    assert len({r.uid for r in RULES}) == len(RULES) >= 3
     for rule in RULES:
         refs = [q["refId"] for q in rule.rule["data"]]
         assert len(set(refs)) == len(refs) and rule.rule["condition"] in refs
@@ -215,9 +221,19 @@ def test_alert_rule_uids_are_unique_and_their_references_exist():
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.uid)
 def test_alert_annotations_render(rule):
-    for template in rule.rule["annotations"].values():
-        text = render_annotation(template, {"account": "o'brien"}, {"A": 0.6, "B": 0.6, "C": 1.0})
-        assert "o'brien" in text and "60%" in text and "{{" not in text
+    annotations = {name: render_annotation(template, {"account": "o'brien & co"}, {"A": 0.6, "B": 0.6, "C": 1.0},
+                                           "https://grafana.example/")
+                   for name, template in rule.rule["annotations"].items()}
+    assert "{{" not in "".join(annotations.values())
+    for name in ("summary", "description"):
+        assert "o'brien & co" in annotations[name] and "60%" in annotations[name], name
+    if rule.rule["labels"].get("category") != "engagement":
+        return
+    # What the notification message shows of an engagement alert (notification-templates.yaml).
+    assert annotations["value"].startswith("60% below its baseline")
+    # The rule's own dashboard, filtered on the account (quoted for a URL).
+    assert annotations["dashboard_url"] == (f"https://grafana.example/d/{rule.rule['dashboardUid']}"
+                                            "?orgId=1&var-account=o%27brien+%26+co")
 
 
 def test_prometheus_loads_the_rules_file_that_compose_mounts():
