@@ -1,7 +1,8 @@
 """Hacker News: items of the official Firebase API (``/v0/item/{id}.json``), as a JSON array or
 one item a line.
 
-``story``/``poll`` → ``post`` (the story's ``url`` travels with it); ``comment`` → ``reply`` to its
+``story``/``poll`` → ``post`` (the story's ``url`` travels with it — the contract does not store a
+post's url yet, so the API ignores it until it does); ``comment`` → ``reply`` to its
 ``parent``. An item names only its parent, so the root is found by walking parents through the
 items imported (``threads``); a comment whose chain stops at an item never imported is reported,
 not given a guessed root. Deleted items have no author: they become ``[deleted]``, as Hacker News
