@@ -128,9 +128,11 @@ class Connector:
 @pytest.fixture
 def pipeline(broker, clickhouse, tmp_path):
     pipe = Pipeline(broker, clickhouse, tmp_path / "logs")
-    pipe.start()
-    yield pipe
-    pipe.stop_all()
+    try:
+        pipe.start()
+        yield pipe
+    finally:
+        pipe.stop_all()  # also what started before a component failed to come up
 
 
 def test_disconnect_and_restart_deliver_every_event_exactly_once(pipeline, tmp_path):

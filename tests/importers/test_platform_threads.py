@@ -26,9 +26,11 @@ V1_THREAD_COLUMNS = ("root_id", "owner", "replies", "max_depth", "participants",
 @pytest.fixture(scope="module")
 def pipeline(broker, clickhouse, tmp_path_factory):
     pipe = Pipeline(broker, clickhouse, tmp_path_factory.mktemp("logs"))
-    pipe.start()
-    yield pipe
-    pipe.stop_all()
+    try:
+        pipe.start()
+        yield pipe
+    finally:
+        pipe.stop_all()  # also what started before a component failed to come up
 
 
 def send(pipeline: Pipeline, path: Path, state: Path, restart: bool = False, **options) -> ImportSummary:
