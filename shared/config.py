@@ -6,6 +6,7 @@ processes it starts) and against an existing Kafka and ClickHouse (set them your
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
 
     # --- ingest API ------------------------------------------------------------------------
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Named keys stored hashed, managed by `richness keys`; re-read by a running ingest when it changes.
+    api_keys_file: Path | None = None
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -70,6 +73,11 @@ class Settings(BaseSettings):
     def _upper_currency(cls, value: str) -> str:
         return value.upper()
 
+    @field_validator("api_keys_file", mode="before")
+    @classmethod
+    def _no_file_when_blank(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def is_tansu(self) -> bool:
         return self.kafka_compat == "tansu"
@@ -87,6 +95,8 @@ class Settings(BaseSettings):
         env = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
+            if value is None:
+                continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             elif isinstance(value, list):

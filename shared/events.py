@@ -157,6 +157,10 @@ class Event(msgspec.Struct, omit_defaults=True, frozen=True):
     value: Decimal | None = None
 
 
+# Why a value nested ~1,000 levels deep is refused (an event is a flat object; deeper nesting is
+# only possible in ignored extra fields, and the parser cannot follow it).
+NESTED_TOO_DEEPLY = "nested too deeply to parse (about 1,000 levels or more; an event is a flat object)"
+
 _incoming_decoder = msgspec.json.Decoder(IncomingEvent)
 _event_decoder = msgspec.json.Decoder(Event)
 # Decimals as JSON numbers, like the API's input; decoding them into ``Decimal`` is exact.
@@ -236,6 +240,8 @@ def parse_event(raw: bytes | str, received_at_ms: int | None = None, currency: s
         raise EventError(f"not valid JSON: {exc}") from None
     except UnicodeDecodeError:
         raise EventError("not valid JSON: invalid UTF-8 in a string") from None
+    except RecursionError:  # msgspec's parser stops at Python's recursion limit (~1,000 levels)
+        raise EventError(f"JSON {NESTED_TOO_DEEPLY}") from None
     return from_incoming(incoming, now, currency)
 
 

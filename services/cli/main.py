@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from services.alerts.commands import register as register_alert_commands
+from services.cli.keys import keys_app
 from services.demo.run import DemoFailed, DemoOptions, run_demo
 from services.importers.engine import ImportFailed, import_file
 from services.importers.sources import FORMATS, ImportOptions
@@ -322,6 +323,7 @@ alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules without G
                               "notify, receive notifications, configure receivers.", no_args_is_help=True)
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(keys_app, name="keys")  # services/cli/keys.py
 
 
 @dashboards_app.command("render")

@@ -16,7 +16,7 @@ from shared.clickhouse.client import connect
 from shared.config import Settings
 from shared.grafana import provisioning
 from shared.grafana.alerting import EXPRESSION_DATASOURCE, Number, RuleError, evaluate, numbers_from_table, render_annotation
-from shared.grafana.macros import TimeRange, clickhouse_sql
+from shared.grafana.macros import TimeRange, alert_sql
 
 
 # Where `richness alerts check/watch` say Grafana is (RICHNESS_ALERT_GRAFANA_URL): docker-compose
@@ -64,7 +64,7 @@ def evaluate_rule(client, sources: dict, rule: provisioning.AlertRule, now: date
         span = query["relativeTimeRange"]
         window = TimeRange(now - timedelta(seconds=span["from"]), now - timedelta(seconds=span["to"]))
         model = query["model"]
-        sql = clickhouse_sql(model["rawSql"], window, (), int(model.get("intervalMs", 1000)))
+        sql = alert_sql(model["rawSql"], window, int(model.get("intervalMs", 1000)))
         results[query["refId"]] = numbers_from_table(run_sql(client, sql).fields())
     evaluated = evaluate(data, results)
     condition = rule.rule["condition"]

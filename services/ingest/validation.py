@@ -18,6 +18,7 @@ _REASON_RULES: tuple[tuple[str, str], ...] = (
     ("unknown event type", "unknown_type"),
     ("differs from this deployment's currency", "foreign_currency"),
     ("not valid JSON", "malformed_json"),
+    ("nested too deeply", "too_deep"),
     ("missing required field", "missing_field"),
     ("of length", "bad_length"),
     ("must carry a UTC offset", "ts_without_offset"),
@@ -56,7 +57,7 @@ def _string_id(raw: Any) -> str | None:
     """The element's ``id`` if it is an object with a string id (only for rejected elements)."""
     try:
         value = _id_probe.decode(raw).id
-    except (msgspec.MsgspecError, UnicodeDecodeError):
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 

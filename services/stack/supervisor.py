@@ -5,6 +5,7 @@ Layout of the data directory (default ``./.richness``)::
     stack.json      what clients need: ingest_url, api_key, clickhouse_url (+ more), while up
     run.json        the processes this stack started (pid + kernel start time), for ``down``
     secrets.json    generated API key and ClickHouse passwords, kept across down/up (0600)
+    keys.json       the ingest API's named keys, hashed (``richness keys``; the stack's is "local")
     ports.json      the ports last used, reused when still free so URLs stay stable
     clickhouse/     the ClickHouse server's config and data (survives down/up and kill -9)
     logs/           one log file per component
@@ -30,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.stack import components
 from services.stack.restore import restore_event_log
+from shared.api_keys import LOCAL_FILE_NAME, KeysFile
 from shared.clickhouse.client import connect
 from shared.clickhouse.schema import migrate
 from shared.config import Settings
@@ -93,6 +95,7 @@ class LocalStack:
         self.logs = self.dir / "logs"
         self.stack_json = self.dir / "stack.json"
         self.run_json = self.dir / "run.json"
+        self.keys_file = self.dir / LOCAL_FILE_NAME
         # A Kafka or ClickHouse given by environment is used instead of the embedded one.
         self.external_kafka = "RICHNESS_KAFKA_BOOTSTRAP" in os.environ
         self.external_clickhouse = "RICHNESS_CLICKHOUSE_URL" in os.environ
@@ -112,6 +115,8 @@ class LocalStack:
             self.stack_json.unlink(missing_ok=True)
 
             secret = self._secrets()
+            # The stack's key is the named key "local" of the keys file the ingest reads (richness keys).
+            KeysFile(self.keys_file).ensure("local", secret["api_key"])
             ports = self._ports()
             env = os.environ if self.external_clickhouse else {}  # credentials of an external server
             info = StackInfo(
@@ -214,7 +219,7 @@ class LocalStack:
             "RICHNESS_CLICKHOUSE_PASSWORD": info.clickhouse_password,
             "RICHNESS_CLICKHOUSE_READER_USER": info.clickhouse_reader_user,
             "RICHNESS_CLICKHOUSE_READER_PASSWORD": info.clickhouse_reader_password,
-            "RICHNESS_API_KEYS": info.api_key,
+            "RICHNESS_API_KEYS_FILE": str(self.keys_file),
         }
 
     def _ports(self) -> dict[str, int]:

@@ -16,6 +16,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from shared.grafana import provisioning
 from shared.grafana.alerting import EXPRESSIONS, render_annotation
+from shared.grafana.macros import PLUGIN_VERSION
 from shared.grafana.provisioning import CLICKHOUSE_TYPE, PROMETHEUS_TYPE, panels, target_datasource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ ENGAGEMENT = UIDS - {"richness-pipeline"}
 CONTRACT_VIEWS = {"events", "account_daily", "threads", "followers"}
 # Keys Grafana reads that the SDK's models do not carry (checked by hand against Grafana 11.6).
 SDK_BLIND_SPOTS = {"templating.list[].definition"}
-CLICKHOUSE_TARGET_KEYS = {"refId", "datasource", "editorType", "format", "queryType", "rawSql"}
+CLICKHOUSE_TARGET_KEYS = {"refId", "datasource", "editorType", "format", "queryType", "pluginVersion", "rawSql"}
 
 register_default_plugins()
 
@@ -115,9 +116,21 @@ def test_clickhouse_targets_have_the_plugin_v4_shape():
                     continue
                 assert set(target) <= CLICKHOUSE_TARGET_KEYS, (panel["title"], set(target) - CLICKHOUSE_TARGET_KEYS)
                 assert target["editorType"] == "sql"
+                # Without pluginVersion the editor takes the query for a v3 one and rewrites it on open.
+                assert target["pluginVersion"] == PLUGIN_VERSION, panel["title"]
                 series = panel["type"] == "timeseries"
-                # format: the SDK's sqlutil 0 = time series, 1 = table
-                assert (target["format"], target["queryType"]) == ((0, "timeSeries") if series else (1, "table")), panel["title"]
+                # format: the SDK's sqlutil 0 = time series, 1 = table; queryType: the plugin's model values
+                assert (target["format"], target["queryType"]) == ((0, "timeseries") if series else (1, "table")), panel["title"]
+
+
+def test_alert_rule_queries_have_the_plugin_v4_shape():
+    for rule in RULES:
+        for query in rule.rule["data"]:
+            if query["datasourceUid"] == "__expr__":
+                continue
+            model = query["model"]
+            assert (model["editorType"], model["pluginVersion"], model["format"], model["queryType"]) == \
+                ("sql", PLUGIN_VERSION, 1, "table"), rule.uid
 
 
 @pytest.mark.parametrize("uid", sorted(ENGAGEMENT))

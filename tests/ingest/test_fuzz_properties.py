@@ -1,5 +1,6 @@
 """Property-based: whatever a client sends, the API answers 202/400 (never 5xx), its counts add
-up, and every record in the topic is a valid canonical event under its routing key."""
+up, and every record in the topic is a valid canonical event under its routing key. Generated
+shapes include nesting depth, from flat to far past what the parser can follow."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -68,6 +69,30 @@ def event_objects(draw) -> dict:
 
 elements = st.one_of(event_objects(), event_objects(), event_objects(), json_values)
 
+# Nesting depth: shallow, around the ~1,000 levels where the parser stops, and far beyond.
+depths = st.one_of(st.integers(1, 60), st.integers(900, 1_100), st.integers(1_100, 30_000))
+
+
+@st.composite
+def nested_values(draw) -> bytes:
+    """A JSON value nested ``depth`` levels, arrays and objects in a drawn pattern, as bytes
+    (an encoder would refuse to build the deepest ones)."""
+    depth, pattern = draw(depths), draw(st.sampled_from(["[", "{", "[{", "{[["]))
+    leaf = msgspec.json.encode(draw(json_scalars))
+    levels = [pattern[level % len(pattern)] for level in range(depth)]
+    return (b"".join(b"[" if kind == "[" else b'{"k":' for kind in levels) + leaf
+            + b"".join(b"]" if kind == "[" else b"}" for kind in reversed(levels)))
+
+
+@st.composite
+def nested_lines(draw) -> bytes:
+    """A deeply nested value as a whole element, or inside an event's ignored extra field."""
+    value = draw(nested_values())
+    if draw(st.booleans()):
+        return value
+    head = msgspec.json.encode(draw(event_objects()))[:-1]
+    return head + (b"" if head == b"{" else b",") + b'"extra":' + value + b"}"
+
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 
@@ -127,14 +152,27 @@ def _post_bytes(ingest: Ingest, accepted: list[int], content: bytes, ndjson: boo
 
 
 @FUZZ
-@given(lines=st.lists(st.one_of(elements.map(msgspec.json.encode), st.binary(max_size=50)), max_size=12))
+@given(elements=st.lists(st.one_of(elements.map(msgspec.json.encode), nested_lines()), min_size=1, max_size=4),
+       shape=st.sampled_from(["array", "one value", "ndjson"]),
+       content_type=st.sampled_from(["application/json", "text/plain", ""]))
+def _post_nested(ingest: Ingest, accepted: list[int], elements: list[bytes], shape: str, content_type: str) -> None:
+    if shape == "ndjson":
+        content, content_type = b"\n".join(elements), "application/x-ndjson"
+    else:
+        content = b"[" + b",".join(elements) + b"]" if shape == "array" else elements[0]
+    accepted.append(_check_answer(ingest.post(content=content, headers={"Content-Type": content_type}), None))
+
+
+@FUZZ
+@given(lines=st.lists(st.one_of(elements.map(msgspec.json.encode), st.binary(max_size=50), nested_lines()),
+                      max_size=12))
 def _post_ndjson_lines(ingest: Ingest, accepted: list[int], lines: list[bytes]) -> None:
     response = ingest.post(content=b"\n".join(lines), headers={"Content-Type": "application/x-ndjson"})
     accepted.append(_check_answer(response, None))
 
 
-@pytest.mark.parametrize("scenario", [_post_arrays, _post_values, _post_bytes, _post_ndjson_lines],
-                         ids=["json-arrays", "json-values", "arbitrary-bytes", "ndjson-lines"])
+@pytest.mark.parametrize("scenario", [_post_arrays, _post_values, _post_bytes, _post_ndjson_lines, _post_nested],
+                         ids=["json-arrays", "json-values", "arbitrary-bytes", "ndjson-lines", "nesting-depth"])
 def test_never_5xx_and_only_valid_events_reach_the_topic(ingest, scenario):
     accepted: list[int] = []
     scenario(ingest, accepted)
