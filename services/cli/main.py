@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,8 @@ from rich.table import Table
 from services.alerts.commands import register as register_alert_commands
 from services.cli.keys import keys_app
 from services.demo.run import DemoFailed, DemoOptions, run_demo
-from services.ingest.importer import ImportFailed, import_file
+from services.importers.engine import ImportFailed, import_file
+from services.importers.sources import FORMATS, ImportOptions
 from services.simulate.command import run_simulation
 from services.simulate.model import Drop, SimulationConfig, start_of_today
 from services.simulate.sender import SendFailed
@@ -120,51 +122,100 @@ def migrate(data_dir: Path = DataDir) -> None:
 
 @app.command("import")
 def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                        help="NDJSON (one event per line) or CSV (header = contract field names)."),
+                                        help="Contract NDJSON/CSV, or a platform's export (see --format)."),
+            format: str = typer.Option(None, "--format", "-f", help=f"One of {', '.join(FORMATS)}; "
+                                       "default: detected from the file, else contract."),
+            as_of: datetime = typer.Option(None, "--as-of", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+                                           help="UTC time for follow lists without times (Mastodon CSV, X "
+                                                "follower/following.js): when the list was exported."),
+            actor: str = typer.Option(None, "--actor", help="Whose export it is where the file does not say "
+                                      "(Mastodon CSV: user@server; X archive without account.js: account id)."),
+            restart: bool = typer.Option(False, "--restart", help="Ignore an earlier run's progress and send "
+                                         "everything again (ids deduplicate: nothing doubles)."),
+            output: Path = typer.Option(None, "--output", "-o", dir_okay=False, help="Do not send: write the "
+                                        "mapped events to this file as contract NDJSON (to look first)."),
             ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
                                            help="Ingest API base URL (default: the local stack's)."),
             api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
             batch_size: int = typer.Option(5000, min=1, max=10_000, help="Events per request."),
             data_dir: Path = DataDir) -> None:
     """Send a file of events through the ingest API. Re-running resumes where it stopped; ids
-    deduplicate downstream, so nothing is ever counted twice."""
-    try:
-        ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
-    except StackError as exc:
-        fail(f"{exc}, or give --ingest-url and --api-key")
-    with Progress(TextColumn("importing {task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), TimeRemainingColumn(), console=console) as progress:
-        task = progress.add_task(file.name, total=file.stat().st_size)
+    are derived from the platform's own, so re-importing never counts anything twice."""
+    if format is not None and format not in FORMATS:
+        fail(f"unknown format {format!r}: one of {', '.join(FORMATS)}")
+    if output is None:
         try:
-            summary = import_file(file, ingest_url, api_key, batch_size=batch_size,
-                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+            ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
+        except StackError as exc:
+            fail(f"{exc}, or give --ingest-url and --api-key")
+    options = ImportOptions(as_of=as_of.replace(tzinfo=timezone.utc) if as_of else None, actor=actor,
+                            state_dir=Path(data_dir) / "import-state")
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+        try:
+            with open(output, "wb") if output else contextlib.nullcontext() as out:
+                summary = import_file(
+                    file, ingest_url, api_key, batch_size=batch_size, format=format, options=options,
+                    restart=restart, output=out,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                    stage=lambda what: progress.update(task, description=f"{file.name}: {what}"))
         except ImportFailed as exc:
-            fail(f"import stopped: {exc} (progress is saved: run the same command again to resume)")
-    if summary.resumed_from_line:
-        console.print(f"resumed after line {summary.resumed_from_line:,}")
-    console.print(f"sent {summary.sent:,} events: [green]{summary.accepted:,} accepted[/], "
-                  f"[{'red' if summary.rejected else 'green'}]{summary.rejected:,} rejected[/]")
+            fail(f"import stopped: {exc}" + ("" if output else
+                                             " (progress is saved: run the same command again to resume)"))
+    _print_import_summary(summary, detected=format is None, output=output)
+    if output:
+        return
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+def _print_import_summary(summary, detected: bool, output: Path | None = None) -> None:
+    console.print(f"format: {summary.format}{' (detected)' if detected else ''}")
+    for warning in summary.warnings:
+        console.print(f"[yellow]note:[/] {escape(warning)}")
+    if summary.resumed_from:
+        console.print(f"resumed after {summary.unit} {summary.resumed_from:,}")
+    if output:
+        console.print(f"wrote {summary.sent:,} events to {output} (nothing sent)"
+                      + (f"; {summary.rejected:,} records are not valid in their format" if summary.rejected else ""))
+    else:
+        console.print(f"sent {summary.sent:,} events: [green]{summary.accepted:,} accepted[/], "
+                      f"[{'red' if summary.rejected else 'green'}]{summary.rejected:,} rejected[/]")
     if summary.errors:
-        table = Table("line", "id", "why", title="first rejected events")
+        table = Table(summary.unit, "id", "why", title="first rejected events")
         for error in summary.errors:
             table.add_row(str(error.line), escape(error.id or ""), escape(error.error))
         console.print(table)
-    if summary.rejected:
-        raise typer.Exit(1)
+    for title, tallies in (("not imported", summary.skipped), ("imported with a derived value", summary.derived)):
+        if tallies:
+            table = Table("count", "why", f"first ({summary.unit}: detail)", title=title)
+            for tally in tallies.values():
+                table.add_row(f"{tally.count:,}", escape(tally.reason), escape("; ".join(tally.examples)))
+            console.print(table)
 
 
 @app.command()
 def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done in a few minutes."),
           repeats: int = typer.Option(None, "--repeats", min=1, help="Runs per figure (medians are reported)."),
+          imports: bool = typer.Option(False, "--imports", help="Instead: richness import speed per format "
+                                       "(a generated file of --import-lines lines each)."),
+          import_lines: int = typer.Option(1_000_000, "--import-lines", min=100, help="Lines per format for --imports."),
           out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file.")) -> None:
     """Measure each stage against its own limit, side by side on this machine, and end with ONE
     JSON line of figures. Runs on a private broker and ClickHouse; the local stack is not touched."""
     from services.bench.run import Plan, run, summary_line  # noqa: PLC0415 - heavy, only for this command
 
-    plan = Plan.quick() if quick else Plan.full()
-    if repeats:
-        plan.repeats = repeats
-    figures = run(plan, report=lambda line: console.print(line, highlight=False, soft_wrap=True))
+    report = lambda line: console.print(line, highlight=False, soft_wrap=True)  # noqa: E731
+    if imports:
+        from services.bench.imports import run_imports  # noqa: PLC0415
+
+        figures = run_imports(import_lines, report=report)
+    else:
+        plan = Plan.quick() if quick else Plan.full()
+        if repeats:
+            plan.repeats = repeats
+        figures = run(plan, report=report)
     if out:
         out.write_text(json.dumps(figures, indent=2))
     print(summary_line(figures), flush=True)
@@ -216,6 +267,54 @@ def demo(data_dir: Path = DataDir,
         run_demo(DemoOptions(data_dir, seed, days, events, drop_account, drop_percent), console)
     except DemoFailed as exc:
         fail(str(exc))
+
+
+# --- live connectors (services/connect) ---------------------------------------------------------
+connect_app = typer.Typer(help="Live connectors: a platform's stream into the ingest API.", no_args_is_help=True)
+app.add_typer(connect_app, name="connect")
+
+
+@connect_app.command("bluesky")
+def connect_bluesky(
+        jetstream: str = typer.Option(..., "--jetstream", help="Jetstream WebSocket URL, e.g. "
+                                      "wss://jetstream2.us-east.bsky.network/subscribe"),
+        wanted_dids: list[str] = typer.Option(None, "--wanted-dids", help="Only these accounts (DIDs; repeat the "
+                                              "option or separate with commas). Default: everyone."),
+        state: Path = typer.Option(None, "--state", help="Cursor and follows seen (SQLite); default "
+                                   "DATA_DIR/import-state/bluesky.sqlite, shared with richness import."),
+        metrics_port: int = typer.Option(9465, "--metrics-port", help="Prometheus /metrics on 127.0.0.1."),
+        batch_size: int = typer.Option(500, min=1, max=10_000, help="Events per request at most."),
+        flush_interval: float = typer.Option(1.0, min=0.05, help="Seconds an event waits for more to batch with."),
+        rewind: float = typer.Option(5.0, min=0, help="On (re)start, replay this many seconds before the saved "
+                                     "cursor (Jetstream orders only roughly; replays double nothing)."),
+        ingest_url: str = typer.Option(None, envvar="RICHNESS_INGEST_URL",
+                                       help="Ingest API base URL (default: the local stack's)."),
+        api_key: str = typer.Option(None, envvar="RICHNESS_API_KEY", help="API key (default: the local stack's)."),
+        data_dir: Path = DataDir) -> None:
+    """Follow Bluesky live: Jetstream posts, replies, follows, unfollows, reposts and likes into the
+    ingest API, until Ctrl-C. A restart resumes from the last acknowledged position."""
+    import logging
+
+    from services.connect.bluesky import ConnectorConfig, ConnectorStopped, default_state_path, run_connector
+
+    try:
+        ingest_url, api_key = ingest_target(ingest_url, api_key, data_dir)
+    except StackError as exc:
+        fail(f"{exc}, or give --ingest-url and --api-key")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    dids = [did.strip() for value in wanted_dids or [] for did in value.split(",") if did.strip()]
+    config = ConnectorConfig(jetstream, wanted_dids=dids, batch_size=batch_size, flush_interval_s=flush_interval,
+                             rewind_s=rewind)
+    state_path = state or default_state_path(data_dir)
+    err.print(f"connecting {jetstream} → {ingest_url}; state {state_path}; metrics "
+              f"http://127.0.0.1:{metrics_port}/metrics", highlight=False)
+    try:
+        run_connector(config, ingest_url, api_key, state_path, metrics_port)
+    except ConnectorStopped as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot start: {exc}")
 
 
 # --- dashboards and alerts of grafana/, run without Grafana (services/dashboards) ----------------
