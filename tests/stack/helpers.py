@@ -8,9 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import clickhouse_connect
 import httpx
 
 from services.stack.processes import processes_marked
+from tests.pipeline.harness import VIEW_KEYS, normalise
 
 RICHNESS = str(Path(sys.executable).with_name("richness"))
 
@@ -61,3 +63,11 @@ def wait_for(condition, timeout_s: float = 90, what: str = "the condition") -> N
     while not condition():
         assert time.monotonic() < deadline, f"{what} did not hold within {timeout_s:.0f} s"
         time.sleep(0.2)
+
+
+def views(info: dict) -> dict[str, list[dict]]:
+    client = clickhouse_connect.get_client(dsn=info["clickhouse_url"], username=info["clickhouse_reader_user"],
+                                           password=info["clickhouse_reader_password"], database="richness")
+    return {view: sorted((normalise(r) for r in client.query(f"SELECT * FROM richness.{view}").named_results()),
+                         key=lambda r: tuple(r[k] for k in key))
+            for view, key in VIEW_KEYS.items()}

@@ -8,7 +8,6 @@ import json
 
 import asyncio
 
-import clickhouse_connect
 import httpx
 import pytest
 
@@ -16,8 +15,8 @@ from services.stack.supervisor import LocalStack
 from shared.events import parse_event
 from shared.kafka import compat
 from shared.kafka.lag import partitions_of
-from tests.pipeline.harness import VIEW_KEYS, assert_views_equal, normalise, reference_rows
-from tests.stack.helpers import richness
+from tests.pipeline.harness import assert_views_equal, reference_rows
+from tests.stack.helpers import richness, views
 
 pytestmark = pytest.mark.stack
 
@@ -39,14 +38,6 @@ def post(info: dict, events: list[dict]) -> None:
     response = httpx.post(f"{info['ingest_url']}/v1/events", json=events,
                           headers={"Authorization": f"Bearer {info['api_key']}"}, timeout=30)
     assert response.status_code == 202 and response.json()["accepted"] == len(events), response.text
-
-
-def views(info: dict) -> dict[str, list[dict]]:
-    client = clickhouse_connect.get_client(dsn=info["clickhouse_url"], username=info["clickhouse_reader_user"],
-                                           password=info["clickhouse_reader_password"], database="richness")
-    return {view: sorted((normalise(r) for r in client.query(f"SELECT * FROM richness.{view}").named_results()),
-                         key=lambda r: tuple(r[k] for k in key))
-            for view, key in VIEW_KEYS.items()}
 
 
 def events_topic_end(data_dir) -> int:
