@@ -246,11 +246,14 @@ def demo(data_dir: Path = DataDir,
          days: int = typer.Option(14, min=1, help="Days of simulated activity, ending today 00:00 UTC."),
          events: int = typer.Option(50_000, min=100, help="Approximate number of simulated events."),
          drop_account: str = typer.Option("robert", help="Account whose engagement drops on the last day."),
-         drop_percent: float = typer.Option(60.0, min=0, max=100, help="Size of that drop; 0 plants none.")) -> None:
+         drop_percent: float = typer.Option(60.0, min=0, max=100, help="Size of that drop; 0 plants none."),
+         seconds: float = typer.Option(20.0, "--seconds", min=0,
+                                       help="Spread the activity over this many seconds (live pipeline graphs); "
+                                            "0 = as fast as the API takes it.")) -> None:
     """Start the local stack, simulate realistic activity, drain, and show what Richness sees.
     The stack keeps running afterwards (`richness down` stops it)."""
     try:
-        run_demo(DemoOptions(data_dir, seed, days, events, drop_account, drop_percent), console)
+        run_demo(DemoOptions(data_dir, seed, days, events, drop_account, drop_percent, send_seconds=seconds), console)
     except DemoFailed as exc:
         fail(str(exc))
 
@@ -293,6 +296,9 @@ def dashboards_render(
         fail(str(exc))
     for path in paths:
         console.print(f"wrote {path}")
+    console.print(f"Prometheus: {prometheus['prometheus_url']}" if prometheus["prometheus_url"] else
+                  "Prometheus: none (the pipeline health panels are empty): give --prometheus-url, or run "
+                  "`richness up` with Prometheus installed", highlight=False)
 
 
 @alerts_app.command("check")

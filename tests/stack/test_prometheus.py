@@ -35,6 +35,10 @@ def test_up_runs_prometheus_scraping_the_services(tmp_path):
         up = httpx.get(f"{url}/api/v1/query", params={"query": "sum(up)"}, timeout=10).json()["data"]["result"]
         assert float(up[0]["value"][1]) == 3
         assert any((data_dir / "prometheus" / "data").iterdir())
+
+        drawn = richness("dashboards", "render", "--data-dir", str(data_dir), "--dashboard", "richness-pipeline",
+                         "--out", str(tmp_path / "png"), "--from", "now-5m").stdout
+        assert f"Prometheus: {url}" in drawn and (tmp_path / "png" / "richness-pipeline.png").stat().st_size > 0
     finally:
         richness("down", "--data-dir", str(data_dir), check=False)
 
