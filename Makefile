@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -25,9 +25,11 @@ up: $(STAMP)             ## start the local stack (broker, ClickHouse, services)
 down: $(STAMP)           ## stop it
 	$(BIN)/richness down
 
-deps:                    ## system packages the tests use: promtool and prometheus (Debian's prometheus)
+deps:                    ## system packages the tests use: Debian's prometheus (promtool) and prometheus-alertmanager (amtool)
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+	@command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus-alertmanager; }
 
 test: $(STAMP) deps      ## the whole test suite, real components included
 	$(BIN)/python -m pytest

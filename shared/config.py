@@ -6,10 +6,13 @@ processes it starts) and against an existing Kafka and ClickHouse (set them your
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.events import DEFAULT_CURRENCY
 
 
 class Settings(BaseSettings):
@@ -44,10 +47,15 @@ class Settings(BaseSettings):
 
     # --- ingest API ------------------------------------------------------------------------
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Named keys stored hashed, managed by `richness keys`; re-read by a running ingest when it changes.
+    api_keys_file: Path | None = None
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_batch_events: int = Field(default=10_000, ge=1)
+    # The one currency of this deployment's money (ISO 4217): orders and refunds that name
+    # another are refused, so sums of money never mix currencies.
+    currency: str = Field(default=DEFAULT_CURRENCY, pattern=r"^[A-Za-z]{3}$")
 
     # --- workers (processor, sink) ---------------------------------------------------------
     # Consumer groups are "<prefix>-processor" and "<prefix>-sink"; Faust's changelog topics
@@ -63,6 +71,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("currency", mode="after")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("api_keys_file", mode="before")
+    @classmethod
+    def _no_file_when_blank(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def is_tansu(self) -> bool:
@@ -81,6 +99,8 @@ class Settings(BaseSettings):
         env = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
+            if value is None:
+                continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             elif isinstance(value, list):

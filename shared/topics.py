@@ -16,6 +16,12 @@ the events it needs in ONE partition, so the key is the unit of state, not the e
   replies land together, so the reply tree (depth, owner) is local.
 * ``click``: its ``target``. Clicks need no stream state (whether a click came from a follower is
   decided against the edge timeline the processor stores, see the processor's design note).
+* ``share`` / ``like``: the conversation of their ``post_id``. Counting once per (actor, post)
+  needs every share (like) of a post in one place, and the root post's share and like counts
+  belong to its conversation.
+* ``conversion`` / ``refund``: their ``order_id``. An order and all its refunds land together, so
+  the first conversion of an order, the refunds applied in (ts, id) order and the remainder of
+  the order are local (a refund that arrives before its order waits there for it).
 
 Keys are JSON arrays so that no account name can forge another key (names may contain any
 character). ``richness.facts`` carries what the processor derives; ``richness.dead-letter`` the
@@ -34,7 +40,7 @@ from shared.events import Event
 
 EVENTS_PER_RECORD = 500  # ~100 KiB records: far below Kafka's 1 MiB default limit
 
-_encode = msgspec.json.Encoder().encode
+_encode = msgspec.json.Encoder(decimal_format="number").encode  # money as JSON numbers, as in shared.events
 _decode_batch = msgspec.json.Decoder(list[Event]).decode
 
 
@@ -47,15 +53,21 @@ def conversation_key(root_id: str) -> bytes:
     return _encode(("conv", root_id))
 
 
+def order_key(order_id: str) -> bytes:
+    return _encode(("order", order_id))
+
+
 def routing_key(event: Event) -> bytes:
     """The events-topic key of a validated event (see the module docstring)."""
     kind = event.type
     if kind in ("follow", "unfollow"):
         return pair_key(event.actor, event.target)  # type: ignore[arg-type]
-    if kind == "post":
+    if kind in ("post", "share", "like"):
         return conversation_key(event.post_id)  # type: ignore[arg-type]
     if kind == "reply":
         return conversation_key(event.root_id)  # type: ignore[arg-type]
+    if kind in ("conversion", "refund"):
+        return order_key(event.order_id)  # type: ignore[arg-type]
     return _encode(("account", event.target))
 
 

@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from services.alerts.commands import register as register_alert_commands
+from services.cli.keys import keys_app
 from services.demo.run import DemoFailed, DemoOptions, run_demo
 from services.ingest.importer import ImportFailed, import_file
 from services.simulate.command import run_simulation
@@ -260,9 +262,11 @@ def demo(data_dir: Path = DataDir,
 
 # --- dashboards and alerts of grafana/, run without Grafana (services/dashboards) ----------------
 dashboards_app = typer.Typer(help="The Grafana dashboards, drawn from ClickHouse without Grafana.", no_args_is_help=True)
-alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules, evaluated without Grafana.", no_args_is_help=True)
+alerts_app = typer.Typer(help="The Grafana engagement-drop alert rules without Grafana: check them, watch them and "
+                              "notify, receive notifications, configure receivers.", no_args_is_help=True)
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(keys_app, name="keys")  # services/cli/keys.py
 
 
 @dashboards_app.command("render")
@@ -324,6 +328,9 @@ def _settings(data_dir: Path) -> Settings:
     if stack.stack_json.exists():
         return stack.client_settings()
     return Settings()
+
+
+register_alert_commands(alerts_app, DataDir, _settings)  # alerts watch / receive / configure
 
 
 if __name__ == "__main__":

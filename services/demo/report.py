@@ -4,8 +4,9 @@ Every value reaches ClickHouse as a server-side parameter (``{name:Type}``), nev
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 from rich.columns import Columns
@@ -68,6 +69,27 @@ GROUP BY follower
 """
 
 
+# "Money speaks" (contract v1.1): what an account's current followers bought from it and kept,
+# all time, per follower. Refunds of their orders are already taken off (followers.kept_revenue).
+MONEY_SQL = """
+SELECT account,
+       count()                                          AS followers_now,
+       countIf(conversions > 0)                         AS buyers,
+       sum(kept_revenue)                                AS kept_by_followers
+FROM followers
+GROUP BY account
+HAVING followers_now >= greatest({min_followers:UInt64}, 1)
+"""
+
+# Every order and refund credited to those accounts (followers, strangers, anonymous buyers).
+REVENUE_SQL = """
+SELECT account, sum(revenue) AS revenue, sum(refunded) AS refunded
+FROM account_daily
+WHERE account IN {accounts:Array(String)}
+GROUP BY account
+"""
+
+
 @dataclass
 class Overview:
     events: int
@@ -97,6 +119,32 @@ class Account:
 
 
 @dataclass
+class MoneyAccount:
+    account: str
+    followers: int
+    buyers: int  # followers with at least one order credited to the account
+    kept_by_followers: Decimal  # their orders minus their refunds, all time
+    revenue: Decimal = Decimal(0)  # every order credited to the account, all time
+    refunded: Decimal = Decimal(0)
+
+    @property
+    def per_follower(self) -> Decimal:
+        return self.kept_by_followers / self.followers
+
+    @property
+    def refund_share(self) -> float | None:
+        return float(self.refunded / self.revenue) if self.revenue else None
+
+
+@dataclass
+class MoneySpeaks:
+    currency: str
+    by_followers: list[MoneyAccount] = field(default_factory=list)  # the biggest accounts
+    by_value: list[MoneyAccount] = field(default_factory=list)  # most kept revenue per follower
+    follower_rank: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class FollowerLedger:
     account: str
     followers: int
@@ -120,6 +168,7 @@ class Report:
     by_engagement: list[Account]
     follower_rank: dict[str, int]  # account -> its rank by follower count
     ledgers: list[FollowerLedger]
+    money: MoneySpeaks
 
 
 def load_report(settings: Settings, *, top: int = 8, min_followers: int = 10, ledger_accounts: int = 5,
@@ -128,12 +177,13 @@ def load_report(settings: Settings, *, top: int = 8, min_followers: int = 10, le
     left out of the rankings: a per-follower figure over three followers says nothing."""
     client = connect(settings, reader=True)
     try:
-        return _load(client, top, min_followers, ledger_accounts, examples)
+        return _load(client, top, min_followers, ledger_accounts, examples, settings.currency)
     finally:
         client.close()
 
 
-def _load(client: Client, top: int, min_followers: int, ledger_accounts: int, examples: int) -> Report:
+def _load(client: Client, top: int, min_followers: int, ledger_accounts: int, examples: int,
+          currency: str) -> Report:
     overview = Overview(*client.query(OVERVIEW_SQL).result_rows[0])
     if not overview.events:
         overview.first = overview.last = None  # min/max of nothing are placeholder dates
@@ -155,7 +205,20 @@ def _load(client: Client, top: int, min_followers: int, ledger_accounts: int, ex
     following = {row[0]: row[1:] for row in client.query(FOLLOWING_SQL, parameters=parameters).result_rows}
     ledgers = [FollowerLedger(name, *followers.get(name, (0, 0, 0, [])), *following.get(name, (0, 0, [])))
                for name in chosen]
-    return Report(overview, threads, by_followers[:top], by_engagement[:top], follower_rank, ledgers)
+    money = _load_money(client, top, min_followers, currency)
+    return Report(overview, threads, by_followers[:top], by_engagement[:top], follower_rank, ledgers, money)
+
+
+def _load_money(client: Client, top: int, min_followers: int, currency: str) -> MoneySpeaks:
+    accounts = [MoneyAccount(*row) for row in
+                client.query(MONEY_SQL, parameters={"min_followers": min_followers}).result_rows]
+    by_followers = sorted(accounts, key=lambda a: (-a.followers, a.account))
+    by_value = sorted(accounts, key=lambda a: (-a.per_follower, a.account))
+    shown = {a.account: a for a in by_followers[:top] + by_value[:top]}
+    for account, revenue, refunded in client.query(REVENUE_SQL, parameters={"accounts": sorted(shown)}).result_rows:
+        shown[account].revenue, shown[account].refunded = revenue, refunded
+    return MoneySpeaks(currency, by_followers[:top], by_value[:top],
+                       {a.account: rank for rank, a in enumerate(by_followers, 1)})
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -169,6 +232,8 @@ def render_report(report: Report, console: Console) -> None:
                   f"{overview.first:%Y-%m-%d %H:%M} to {overview.last:%Y-%m-%d %H:%M} UTC", highlight=False)
     console.print(_richest_threads(report))
     console.print(_rankings(report))
+    if report.money.by_value:
+        console.print(_money_speaks(report.money))
     if report.ledgers:
         console.print(_follow_backs(report))
         console.print(_silent_followers(report))
@@ -216,6 +281,46 @@ def _rankings(report: Report) -> Group:
                 f"[bold]{escape(big.account)}[/] has {big.followers / rich.followers:.1f}× the followers of "
                 f"[bold]{escape(rich.account)}[/], but each of {escape(rich.account)}'s followers brings "
                 f"{rich.per_follower / big.per_follower:.1f}× the replies and clicks."))
+    return Group(*parts)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+def _money_speaks(money: MoneySpeaks) -> Group:
+    """Kept revenue per follower next to the follower count: the accounts whose followers buy and
+    keep what they buy are rarely the biggest."""
+    currency = money.currency
+    biggest = Table("#", title="Biggest accounts", title_justify="left")
+    biggest.add_column("account", no_wrap=True, style="bold")
+    biggest.add_column("followers", justify="right")
+    biggest.add_column("kept per follower", justify="right", style="dim")
+    for rank, account in enumerate(money.by_followers, 1):
+        biggest.add_row(str(rank), escape(account.account), f"{account.followers:,}",
+                        _money(account.per_follower, currency))
+    valuable = Table("#", title="Most kept revenue per follower", title_justify="left")
+    valuable.add_column("account", no_wrap=True, style="bold")
+    valuable.add_column("kept per follower", justify="right")
+    valuable.add_column("followers (rank)", justify="right", style="dim")
+    valuable.add_column("buyers", justify="right")
+    valuable.add_column("refunded", justify="right")
+    for rank, account in enumerate(money.by_value, 1):
+        share = account.refund_share
+        valuable.add_row(str(rank), escape(account.account), _money(account.per_follower, currency),
+                         f"{account.followers:,} (#{money.follower_rank[account.account]})",
+                         f"{account.buyers:,}", "–" if share is None else f"{share:.0%}")
+    parts: list = [Text("Money speaks: who buys and keeps it", style="bold"),
+                   Columns([biggest, valuable], padding=(0, 3)),
+                   Text("kept = the current followers' orders minus their refunds, all time; per follower = divided "
+                        "by followers now; refunded = share of all orders credited to the account", style="dim")]
+    if money.by_followers and money.by_value:
+        big, rich = money.by_followers[0], money.by_value[0]
+        if big.account != rich.account and big.per_follower > 0:
+            parts.append(Text.from_markup(
+                f"[bold]{escape(big.account)}[/] has {big.followers / rich.followers:.1f}× the followers of "
+                f"[bold]{escape(rich.account)}[/], but each of {escape(rich.account)}'s followers brings "
+                f"{rich.per_follower / big.per_follower:.1f}× the kept revenue."))
     return Group(*parts)
 
 

@@ -59,6 +59,7 @@ class Demo:
     sent: SendSummary | None = None
     report: Report | None = None
     firing: list = field(default_factory=list)  # alerts that would fire (services.dashboards.alerts.Firing)
+    delivered: list[dict] = field(default_factory=list)  # notifications the demo's webhook received
     pictures: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
@@ -154,7 +155,7 @@ def where_to_look_next(demo: Demo) -> None:
 
 
 def example_queries(account: str) -> list[tuple[str, str]]:
-    """Three queries against the contract views; ``account`` is quoted as an SQL string literal."""
+    """Queries against the contract views; ``account`` is quoted as an SQL string literal."""
     literal = "'" + account.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return [
         (f"{account}, day by day (a planted drop shows on the last day)",
@@ -167,6 +168,9 @@ def example_queries(account: str) -> list[tuple[str, str]]:
          "SELECT account, count() AS followers, countIf(replies = 0 AND clicks = 0) AS silent, "
          "round(countIf(mutual) / count(), 2) AS follow_back_ratio FROM richness.followers "
          "GROUP BY account ORDER BY followers DESC LIMIT 10"),
+        ("money speaks: the followers who bought the most and kept it",
+         "SELECT account, follower, kept_revenue, conversions, shares, likes FROM richness.followers "
+         "ORDER BY kept_revenue DESC LIMIT 10"),
     ]
 
 
@@ -236,6 +240,13 @@ def wait_for_scrape(prometheus_url: str, after: float, timeout_s: float = 30.0) 
         time.sleep(0.5)
 
 
+def deliver_the_alert(demo: Demo) -> None:
+    from services.alerts.demo import deliver_alerts  # noqa: PLC0415
+
+    planted = demo.options.drop_account if demo.options.drop_percent else None
+    demo.delivered = deliver_alerts(demo.settings, demo.options.data_dir, demo.console, planted)
+
+
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Start the local stack", start_stack),
     ("Simulate realistic social activity", simulate_activity),
@@ -244,6 +255,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Catch the planted engagement drop", catch_the_drop),
     ("Draw the dashboards", draw_dashboards),
     ("Where to look next", where_to_look_next),
+    ("Deliver the alert to a webhook", deliver_the_alert),
 ]
 
 

@@ -24,12 +24,13 @@ def main() -> int:
     # aiokafka's debug lines quote record keys and values: event content stays out of the logs.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     settings = Settings()
-    if not settings.api_keys:
-        print("richness ingest: refusing to start without an API key: set RICHNESS_API_KEYS "
-              "(comma-separated keys clients send as 'Authorization: Bearer <key>')", file=sys.stderr)
+    if not settings.api_keys and settings.api_keys_file is None:
+        print("richness ingest: refusing to start without API keys: set RICHNESS_API_KEYS (comma-separated "
+              "keys clients send as 'Authorization: Bearer <key>') and/or RICHNESS_API_KEYS_FILE (a keys "
+              "file managed by `richness keys`)", file=sys.stderr)
         return 2
-    log.info("ingest API on http://%s:%d, event log %s topic %r (%d API keys)", settings.ingest_host,
-             settings.ingest_port, settings.kafka_bootstrap, settings.events_topic, len(settings.api_keys))
+    log.info("ingest API on http://%s:%d, event log %s topic %r", settings.ingest_host,
+             settings.ingest_port, settings.kafka_bootstrap, settings.events_topic)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # installed before it: this one unwinds through the event log's shutdown and exits with 0
     # (so does a signal during start-up).

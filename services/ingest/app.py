@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from services.ingest.auth import ApiKeys, Verdict
+from services.ingest.auth import ApiKeys, Check, Verdict
 from services.ingest.body import BadBody, BodyTooLarge, is_ndjson, read_limited, split_elements
 from services.ingest.event_log import EventLog, EventLogUnavailable
 from services.ingest.metrics import IngestMetrics
@@ -47,21 +48,30 @@ def _documented(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _refused(check: Check) -> Response:
+    """401 for a missing, unknown or revoked key; 429 for a key over its rate limit."""
+    if check.verdict is Verdict.LIMITED:
+        retry_after = max(1, math.ceil(check.retry_after_s))  # Retry-After takes whole seconds
+        return _json(429, ErrorBody(f"API key {check.key!r} is over its rate limit; retry after {retry_after} s"),
+                     {"Retry-After": str(retry_after)})
+    challenge = 'Bearer realm="richness"'
+    if check.verdict is not Verdict.MISSING:
+        challenge += ', error="invalid_token"'
+    reason = ("this API key has been revoked" if check.verdict is Verdict.REVOKED
+              else "missing or invalid API key (Authorization: Bearer <key>)")
+    return _json(401, ErrorBody(reason), {"WWW-Authenticate": challenge})
+
+
 def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
     """The ingest API over an event log that its owner starts and stops (see ``server``)."""
-    api_keys = ApiKeys(settings.api_keys)
+    api_keys = ApiKeys(settings.api_keys, settings.api_keys_file)
     metrics = IngestMetrics()
     app = FastAPI(title="Richness ingest API", version="1", docs_url=None, redoc_url=None)
     app.state.metrics = metrics
 
-    async def ingest(request: Request) -> Response:
-        verdict = api_keys.check(request.headers.get("authorization"))
-        if verdict is not Verdict.OK:
-            challenge = 'Bearer realm="richness"'
-            if verdict is Verdict.INVALID:
-                challenge += ', error="invalid_token"'
-            return _json(401, ErrorBody("missing or invalid API key (Authorization: Bearer <key>)"),
-                         {"WWW-Authenticate": challenge})
+    async def ingest(request: Request, check: Check) -> Response:
+        if check.verdict is not Verdict.OK:
+            return _refused(check)
         try:
             body = await read_limited(request, settings.max_body_bytes)
             elements = split_elements(body, ndjson=is_ndjson(request.headers.get("content-type")),
@@ -72,11 +82,11 @@ def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
         except BadBody as exc:
             return _json(400, ErrorBody(str(exc)))
 
-        checked = validate(elements, now_ms())
+        checked = validate(elements, now_ms(), settings.currency)
         result = IngestResult(accepted=len(checked.events), rejected=len(checked.rejections),
                               errors=checked.rejections)
         if not checked.events:
-            metrics.count_rejections(checked.reasons())
+            metrics.count_rejections(checked.reasons(), check.key)
             return _json(400, result)
 
         started = time.perf_counter()
@@ -89,8 +99,8 @@ def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
         finally:
             metrics.produce_seconds.observe(time.perf_counter() - started)
         # Counted only with an answer that reports them: a 503'd request will be sent again.
-        metrics.events_accepted.inc(len(checked.events))
-        metrics.count_rejections(checked.reasons())
+        metrics.count_accepted(len(checked.events), check.key)
+        metrics.count_rejections(checked.reasons(), check.key)
         return _json(202, result)
 
     @app.post(
@@ -112,20 +122,22 @@ def create_app(settings: Settings, event_log: EventLog) -> FastAPI:
             202: _documented("At least one event accepted; invalid ones listed in `errors`", _result_schema),
             400: _documented("Nothing acceptable: per-event `errors`, or `error` for an unusable body",
                              {"oneOf": [_result_schema, _error_schema]}),
-            401: _documented("Missing or wrong API key", _error_schema),
+            401: _documented("Missing, wrong or revoked API key", _error_schema),
             413: _documented("Body too large", _error_schema),
+            429: _documented("The API key is over its rate limit; retry after `Retry-After` seconds", _error_schema),
             503: _documented("The event log could not confirm the write; nothing accepted, retry", _error_schema),
         },
     )
     async def post_events(request: Request) -> Response:
+        check = api_keys.check(request.headers.get("authorization"))
         metrics.in_flight.inc()
         try:
-            response = await ingest(request)
+            response = await ingest(request, check)
         except ClientDisconnect:
             response = _json(400, ErrorBody("client disconnected before sending the whole body"))
         finally:
             metrics.in_flight.dec()
-        metrics.requests.labels(str(response.status_code)).inc()
+        metrics.count_request(response.status_code, check.key)
         return response
 
     @app.get("/healthz", summary="The process is alive")

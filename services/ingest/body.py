@@ -11,6 +11,8 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
+from shared.events import NESTED_TOO_DEEPLY
+
 NDJSON_MEDIA_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
                                 "application/x-jsonlines"})
 
@@ -73,6 +75,8 @@ def _json_elements(body: bytes) -> list[Any]:
         _syntax_check.decode(body)
     except msgspec.DecodeError as exc:
         raise BadBody(f"body is not valid JSON: {exc}") from None
+    except RecursionError:  # the parser stops at Python's recursion limit: never a 500
+        raise BadBody(f"body is JSON {NESTED_TOO_DEEPLY}") from None
     if first == b"{":
         return [body]
     raise BadBody("body must be one event object or a JSON array of event objects "

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import msgspec
 
-from shared.events import Event, EventError, parse_event
+from shared.events import DEFAULT_CURRENCY, Event, EventError, parse_event
 
 
 class Rejection(msgspec.Struct):
@@ -23,7 +23,9 @@ class Rejection(msgspec.Struct):
 # that quotes client data (the unknown type's value) is matched first, so its data decides nothing.
 _REASON_RULES: tuple[tuple[str, str], ...] = (
     ("unknown event type", "unknown_type"),
+    ("differs from this deployment's currency", "foreign_currency"),
     ("not valid JSON", "malformed_json"),
+    ("nested too deeply", "too_deep"),
     ("missing required field", "missing_field"),
     ("of length", "bad_length"),
     ("must carry a UTC offset", "ts_without_offset"),
@@ -32,6 +34,10 @@ _REASON_RULES: tuple[tuple[str, str], ...] = (
     ("Invalid RFC3339", "ts_malformed"),
     ("cannot follow itself", "self_follow"),
     ("cannot answer itself", "self_reply"),
+    ("`value` must not be negative", "negative_value"),
+    ("`value` of a refund must be greater than 0", "zero_refund"),
+    ("`value` is too large", "value_too_large"),
+    ("`value` has more than", "too_many_decimals"),
 )
 REJECTION_REASONS: tuple[str, ...] = (*(label for _, label in _REASON_RULES), "not_an_object", "wrong_type", "invalid")
 
@@ -58,7 +64,7 @@ def _string_id(raw: Any) -> str | None:
     """The element's ``id`` if it is an object with a string id (only for rejected elements)."""
     try:
         value = _id_probe.decode(raw).id
-    except (msgspec.MsgspecError, UnicodeDecodeError):
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 
@@ -72,8 +78,9 @@ class Validated:
         return Counter(rejection_reason(r.error) for r in self.rejections)
 
 
-def validate(elements: Sequence[Any], received_at_ms: int) -> Validated:
-    """Validate each JSON-encoded element (bytes or ``msgspec.Raw``) independently.
+def validate(elements: Sequence[Any], received_at_ms: int, currency: str = DEFAULT_CURRENCY) -> Validated:
+    """Validate each JSON-encoded element (bytes or ``msgspec.Raw``) independently; money in a
+    ``currency`` other than the deployment's is refused.
 
     Duplicate ids within a request are kept: the pipeline deduplicates by id downstream.
     """
@@ -81,7 +88,7 @@ def validate(elements: Sequence[Any], received_at_ms: int) -> Validated:
     accept = result.events.append
     for index, raw in enumerate(elements):
         try:
-            accept(parse_event(raw, received_at_ms))
+            accept(parse_event(raw, received_at_ms, currency))
         except EventError as exc:
             result.rejections.append(Rejection(index, _string_id(raw), str(exc)))
     return result

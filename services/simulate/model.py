@@ -22,17 +22,28 @@ What the data looks like:
   owner who answers gets deep threads. A stranger whom the owner answered may follow the owner.
 - **Clicks** on each post's link (or the profile link), mostly from followers, some from
   strangers, some anonymous, spread over the hours after the post.
+- **Likes and shares** (contract v1.1): each post has a lognormal *virality*, so most posts get
+  none and a few get many; likers and sharers are mostly engaged followers. Some likes are sent
+  twice by the same person (a re-tap, counted once) and owners sometimes like or reshare their
+  own posts (counted nowhere).
+- **Orders** from clicks: a few % of clicks (the account's audience's buying habit) become an
+  order credited to the clicked account, shortly after the click, priced in whole cents. About
+  10 % of orders are refunded within days, in full or in part; a few are refunded twice (the
+  second one asks for more than remains), and a few instant cancellations are stamped by a
+  payment system whose clock lags, so the refund comes before its order.
 
 The story the report tells (three named accounts, whatever the seed):
 
 - ``dailybuzz``: the biggest account, posts a lot, never answers nor follows back; many shallow
-  replies and clicks in absolute terms, little per follower, and its followers churn.
-- ``ameena``: a few dozen followers, posts daily, answers everyone; deep conversations and the
-  most traffic per follower.
+  replies, clicks and likes in absolute terms, little per follower, its followers churn, and
+  what they buy is returned more often than anyone's.
+- ``ameena``: a few dozen followers, posts daily, answers everyone; deep conversations, the
+  most traffic per follower, and followers who buy and keep what they buy ("money speaks").
 - ``robert``: a steady mid-size account (a good subject for a planted engagement drop).
 
 Volumes follow a budget split of ``events`` (an approximate total) between the backstory and the
-day-to-day follow churn, posts, replies and clicks.
+day-to-day follow churn, posts, replies, clicks, likes and shares (orders and refunds come on top,
+about 1 %). The v1.1 activity draws from a random stream of its own.
 """
 from __future__ import annotations
 
@@ -44,6 +55,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Iterator
 
 RICH = "ameena"
@@ -57,11 +69,13 @@ MINUTE_S = 60.0
 BACKSTORY_DAYS = 28
 MAX_DEPTH = 40
 
-# Share of the event budget per kind of activity.
-GRAPH_SHARE = 0.25  # backstory follows + follows/unfollows during the window
-POST_SHARE = 0.06
-REPLY_SHARE = 0.29
-CLICK_SHARE = 0.40
+# Share of the event budget per kind of activity (orders and refunds, ~1 %, come from clicks).
+GRAPH_SHARE = 0.22  # backstory follows + follows/unfollows during the window
+POST_SHARE = 0.05
+REPLY_SHARE = 0.25
+CLICK_SHARE = 0.34
+LIKE_SHARE = 0.11
+SHARE_SHARE = 0.025
 # Daily follow churn during the window, relative to the size of the backstory graph.
 DAILY_FOLLOW_GAIN = 0.010
 DAILY_UNFOLLOW = 0.004
@@ -78,6 +92,21 @@ PROFILE_CLICK_SHARE = 0.15  # clicks on the profile link rather than a post's
 FOLLOW_AFTER_ANSWER = 0.30  # a stranger whom the owner answered follows the owner
 UNFOLLOW_BACK = 0.25  # an account unfollowed by a mutual unfollows back
 MAX_ACTIVITY = 8.0
+
+# Likes and shares: a post's virality is lognormal with mean 1, so the expected volumes hold while
+# most posts get nothing and a few get most of it.
+VIRALITY_SIGMA = 1.8
+STRANGER_REACTION_SHARE = 0.20
+REPEATED_LIKE = 0.03  # a like sent again by the same person (counted once)
+SELF_LIKE = 0.04  # per post: the owner likes it (counted nowhere)
+SELF_SHARE = 0.01
+# Orders and refunds.
+BUY_RATE = 0.03  # of clicks, for an ordinary audience
+MEDIAN_ORDER_CENTS = 3_500
+REFUND_RATE = 0.10
+PARTIAL_REFUND = 0.35  # of refunds: part of the order only
+SECOND_REFUND = 0.10  # of refunded orders: another refund later, asking for more than remains
+INSTANT_CANCEL = 0.15  # of refunds: within minutes, stamped by a clock up to 5 minutes behind
 
 FIRST_NAMES = (
     "aaliyah", "abebe", "adele", "aiko", "alejandro", "amara", "anders", "anouk", "arjun", "astrid",
@@ -169,15 +198,18 @@ def simulate(config: SimulationConfig) -> Iterator[dict]:
 def plant_drop(events: Iterator[dict], drop: Drop, start_ms: int, seed: int) -> Iterator[dict]:
     """Remove ``drop.percent`` % of the engagement ``drop.account`` receives from ``start_ms`` on.
 
-    Decided per click and per reply *branch* (a direct reply to one of the account's posts, with
-    everything under it), so the account's received replies fall by the same share as its
-    clicks and no kept reply answers a removed one. Uses its own random stream, so the rest of
-    the simulation is exactly the same as without the drop.
+    Decided per click, like, share and order and per reply *branch* (a direct reply to one of the
+    account's posts, with everything under it), so the account's received replies fall by the
+    same share as the rest and no kept reply answers a removed one. A removed order takes its
+    later refunds with it (one stamped before its order stays: a refund of an unknown order, which
+    counts nothing). Uses its own random stream, so the rest of the simulation is exactly the same
+    as without the drop.
     """
     rng = random.Random(f"drop|{seed}|{drop.account}")
     share = drop.percent / 100
     owned_roots: set[str] = set()
     removed: set[str] = set()  # post_ids of removed replies
+    removed_orders: set[str] = set()
     for event in events:
         kind = event["type"]
         if kind == "post" and event["actor"] == drop.account:
@@ -190,9 +222,14 @@ def plant_drop(events: Iterator[dict], drop: Drop, start_ms: int, seed: int) -> 
                     and event["actor"] != drop.account and rng.random() < share):
                 removed.add(event["post_id"])
                 continue
-        elif kind == "click" and event["target"] == drop.account and event["ts"] >= start_ms:
+        elif kind in ("click", "like", "share", "conversion") and event["target"] == drop.account \
+                and event["ts"] >= start_ms and event.get("actor") != drop.account:
             if rng.random() < share:
+                if kind == "conversion":
+                    removed_orders.add(event["order_id"])
                 continue
+        elif kind == "refund" and event["order_id"] in removed_orders:
+            continue
         yield event
 
 
@@ -236,6 +273,11 @@ class _Style:
     depth_decay: float  # each level deeper, both probabilities are multiplied by this
     joins: float  # probability someone else joins a branch at a commenter's reply
     follows_back: float  # probability of following back a new follower
+    like_appeal: float = 1.0  # likes per follower per post, relative
+    share_appeal: float = 1.0  # shares per follower per post, relative
+    buy_rate: float = BUY_RATE  # probability that a click on the account's links becomes an order
+    refund_rate: float = REFUND_RATE  # probability that an order is refunded
+    price: float = 1.0  # the account's shop: order values relative to the median
     scheduled: bool = False  # posts exactly posts_per_day every day, at regular hours
 
 
@@ -274,6 +316,9 @@ class _Simulation:
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
+        # Likes, shares, orders and refunds draw from their own stream (and their styles are drawn
+        # from it too), so tuning them never reshuffles the follow graph or the conversations.
+        self.value_rng = random.Random(f"value|{config.seed}")
         self.names = account_names(config.seed, config.account_count)
         self.start_ms = _ms(config.start)
         self.end_ms = _ms(config.end)
@@ -322,6 +367,16 @@ class _Simulation:
             RICH: dict(activity=3.0, posts_per_day=1, click_appeal=5.0, reply_appeal=4.0, answers=0.85,
                        answers_back=0.7, depth_decay=0.9, joins=0.12, follows_back=0.75),
         }
+        value_rng = self.value_rng
+        for style in styles:
+            style.like_appeal = _clamp(value_rng.lognormvariate(0.0, 0.5), 0.2, 4.0)
+            style.share_appeal = _clamp(value_rng.lognormvariate(0.0, 0.6), 0.1, 4.0)
+            style.buy_rate = _clamp(BUY_RATE * value_rng.lognormvariate(0.0, 0.5), 0.005, 0.12)
+            style.refund_rate = _clamp(REFUND_RATE * value_rng.lognormvariate(0.0, 0.3), 0.02, 0.3)
+            style.price = _clamp(value_rng.lognormvariate(0.0, 0.5), 0.3, 4.0)
+        story[BIG].update(like_appeal=0.5, share_appeal=0.3, buy_rate=0.01, refund_rate=0.3, price=0.6)
+        story[STEADY].update(like_appeal=1.0, share_appeal=1.0, buy_rate=0.03, refund_rate=0.1, price=1.0)
+        story[RICH].update(like_appeal=3.0, share_appeal=3.0, buy_rate=0.08, refund_rate=0.03, price=1.5)
         for name, overrides in story.items():
             style = styles[self.names.index(name)]
             style.scheduled = True
@@ -387,9 +442,9 @@ class _Simulation:
         step = 12 * HOUR_MS // posts
         return [day_start + 8 * HOUR_MS + i * step + self.rng.randrange(HOUR_MS // 2) for i in range(posts)]
 
-    def _later(self, ts: int, median_minutes: float, spread: float = 1.0) -> int:
+    def _later(self, ts: int, median_minutes: float, spread: float = 1.0, rng: random.Random | None = None) -> int:
         """ts plus a lognormal delay (at least a few seconds: an answer follows what it answers)."""
-        seconds = self.rng.lognormvariate(math.log(median_minutes * MINUTE_S), spread)
+        seconds = (rng or self.rng).lognormvariate(math.log(median_minutes * MINUTE_S), spread)
         return ts + max(5_000, int(seconds * 1000))
 
     # --- follow graph -----------------------------------------------------------------------------
@@ -461,15 +516,16 @@ class _Simulation:
     def _by_fitness(self) -> int:
         return _weighted(self.rng, self.fitness_cum)
 
-    def _engaged_follower(self, account: int) -> int:
+    def _engaged_follower(self, account: int, rng: random.Random | None = None) -> int:
         """A follower of the account, in proportion to the square of its activity: a core of active
         followers does most of the engaging and lurkers almost never do (silent followers)."""
+        rng = rng or self.rng
         followers = self.followers[account]
-        best = followers.pick(self.rng)
+        best = followers.pick(rng)
         for _ in range(60):  # rejection sampling; acceptance averages about 1 in 12
-            candidate = followers.pick(self.rng)
+            candidate = followers.pick(rng)
             activity = self.styles[candidate].activity
-            if self.rng.random() * MAX_ACTIVITY ** 2 < activity ** 2:
+            if rng.random() * MAX_ACTIVITY ** 2 < activity ** 2:
                 return candidate
             if activity > self.styles[best].activity:
                 best = candidate
@@ -502,14 +558,18 @@ class _Simulation:
         for i, style in enumerate(self.styles):
             if i not in story:
                 style.posts_per_day = ordinary_posts / days * style.activity / ordinary_activity
-        click_weight = reply_weight = 0.0
+        click_weight = reply_weight = like_weight = share_weight = 0.0
         for account, style in enumerate(self.styles):
             audience = len(self.followers[account]) + 1
             click_weight += style.posts_per_day * style.click_appeal * audience
             reply_weight += (style.posts_per_day * style.reply_appeal * audience ** 0.8
                              * expected_branch_size(style))
+            like_weight += style.posts_per_day * style.like_appeal * audience
+            share_weight += style.posts_per_day * style.share_appeal * audience
         self.clicks_per_appeal = budget * CLICK_SHARE / (click_weight * days)
         self.replies_per_appeal = budget * REPLY_SHARE / (reply_weight * days)
+        self.likes_per_appeal = budget * LIKE_SHARE / (like_weight * days)
+        self.shares_per_appeal = budget * SHARE_SHARE / (share_weight * days)
 
     def _post(self, owner: int, ts: int) -> None:
         style = self.styles[owner]
@@ -522,6 +582,7 @@ class _Simulation:
                 self._conversation(owner, root, replier, self._later(ts, 25, 1.2))
         for _ in range(_poisson(self.rng, self.clicks_per_appeal * style.click_appeal * audience)):
             self._click(owner, root, self._later(ts, 40, 1.2))
+        self._reactions(owner, root, ts, audience)
 
     def _conversation(self, owner: int, root: str, first_replier: int, ts: int) -> None:
         """A branch under the post: a reply, then the owner and the commenter answering each other
@@ -568,6 +629,71 @@ class _Simulation:
             event["post_id"] = post
             event["url"] = f"https://{name.replace('_', '-')}.example.org/posts/{post}"
         self._emit(ts, event)
+        if self.value_rng.random() < self.styles[owner].buy_rate:
+            self._order(owner, clicker, event.get("post_id"), ts)
+
+    # --- likes, shares, orders, refunds (contract v1.1) -------------------------------------------
+    def _reactions(self, owner: int, post: str, ts: int, audience: int) -> None:
+        """The post's likes and shares: heavy-tailed through its virality, mostly from followers."""
+        rng, style, name = self.value_rng, self.styles[owner], self.names[owner]
+        virality = rng.lognormvariate(-VIRALITY_SIGMA ** 2 / 2, VIRALITY_SIGMA)  # mean 1
+        for kind, per_appeal, appeal, spread in (("like", self.likes_per_appeal, style.like_appeal, 1.3),
+                                                 ("share", self.shares_per_appeal, style.share_appeal, 1.5)):
+            for _ in range(_poisson(rng, per_appeal * appeal * audience * virality)):
+                actor = self._reactor(owner)
+                if actor is None:
+                    continue
+                when = self._later(ts, 60, spread, rng)
+                event = {"type": kind, "actor": self.names[actor], "target": name, "post_id": post}
+                if kind == "share" and rng.random() < 0.5:
+                    event["url"] = f"https://{name.replace('_', '-')}.example.org/posts/{post}"
+                self._emit(when, event)
+                if kind == "like" and rng.random() < REPEATED_LIKE:
+                    self._emit(self._later(when, 30, 1.5, rng), dict(event))
+        if rng.random() < SELF_LIKE:
+            self._emit(self._later(ts, 5, 1.0, rng), {"type": "like", "actor": name, "target": name, "post_id": post})
+        if rng.random() < SELF_SHARE:
+            self._emit(self._later(ts, 240, 1.0, rng),
+                       {"type": "share", "actor": name, "target": name, "post_id": post})
+
+    def _reactor(self, owner: int) -> int | None:
+        """Who likes or shares: mostly engaged followers, some strangers (never the owner here)."""
+        if self.followers[owner] and self.value_rng.random() >= STRANGER_REACTION_SHARE:
+            return self._engaged_follower(owner, self.value_rng)
+        stranger = _weighted(self.value_rng, self.activity_cum)
+        return None if stranger == owner else stranger
+
+    def _order(self, owner: int, buyer: int | None, post: str | None, click_ts: int) -> None:
+        """An order after a click (anonymous when the click was), and maybe its refunds."""
+        rng, style, name = self.value_rng, self.styles[owner], self.names[owner]
+        order_id = self._new_id("order")
+        cents = max(100, round(MEDIAN_ORDER_CENTS * style.price * rng.lognormvariate(0.0, 0.8)))
+        value = Decimal(cents).scaleb(-2)  # whole cents: money never goes through a float
+        ts = self._later(click_ts, 12, 1.0, rng)
+        order: dict = {"type": "conversion", "target": name, "order_id": order_id, "value": value,
+                       "url": f"https://shop.{name.replace('_', '-')}.example.org/orders/{order_id}"}
+        if buyer is not None:
+            order["actor"] = self.names[buyer]
+        if post is not None:
+            order["post_id"] = post
+        self._emit(ts, order)
+        if rng.random() >= style.refund_rate:
+            return
+        refund: dict = {"type": "refund", "order_id": order_id}
+        if buyer is not None:
+            refund["actor"] = self.names[buyer]
+        if rng.random() < INSTANT_CANCEL:
+            # The payment system's clock lags by up to 5 minutes: the refund may predate its order.
+            # Never before the click, so the stream stays in time order.
+            when = max(click_ts, ts + rng.randrange(10_000, 120_000) - rng.randrange(300_000))
+        else:
+            when = self._later(ts, 3 * 24 * 60, 0.8, rng)
+        if rng.random() < PARTIAL_REFUND:
+            refund["value"] = (value * Decimal(rng.randrange(10, 90)) / 100).quantize(Decimal("0.01"))
+        self._emit(when, refund)
+        if rng.random() < SECOND_REFUND:
+            again = {**refund, "value": value}  # asks for the whole order again: gets what remains
+            self._emit(self._later(max(when, ts), 2 * 24 * 60, 0.8, rng), again)
 
 
 def expected_branch_size(style: _Style) -> float:

@@ -17,6 +17,8 @@ import msgspec
 from services.ingest.client import IngestClient, IngestUnreachable
 
 MAX_REPORTED_ERRORS = 20
+# Money (``decimal.Decimal``) as JSON numbers, digit for digit: the API takes a number, never a string.
+_encode = msgspec.json.Encoder(decimal_format="number").encode
 
 
 class SendFailed(RuntimeError):
@@ -60,7 +62,7 @@ class EventSender:
     def post(self, events: list[dict]) -> tuple[int, list[Rejection]]:
         """Send one JSON array of events until it is answered; (accepted, rejections)."""
         try:
-            return _outcome(self._client.post(msgspec.json.encode(events)))
+            return _outcome(self._client.post(_encode(events)))
         except IngestUnreachable as exc:
             raise SendFailed(str(exc)) from None
 

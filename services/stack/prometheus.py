@@ -6,25 +6,25 @@ from pathlib import Path
 
 import yaml
 
+from shared import assets
+
 # Shorter than production's 15 s: a local run (the demo) lasts a minute, and a rate needs two
 # scrapes inside its window. Three targets every 2 s cost next to nothing.
 SCRAPE_INTERVAL = "2s"
 
 
-def rules_file() -> Path | None:
-    """The pipeline alert rules shipped with the project (read from the source tree for now)."""
-    path = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules.yml"
-    return path if path.is_file() else None
+def rules_file() -> Path:
+    """The pipeline alert rules shipped with the project (package data, one copy with compose's)."""
+    return assets.prometheus_dir() / "rules.yml"
 
 
 def write_config(home: Path, targets: dict[str, int]) -> Path:
     """prometheus.yml in ``home``: one job per service (job names as in production, which the
     rules and dashboards use), scraping ``127.0.0.1:<port>/metrics``."""
     home.mkdir(parents=True, exist_ok=True)
-    rules = rules_file()
     config = {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
-        "rule_files": [str(rules)] if rules else [],
+        "rule_files": [str(rules_file())],
         "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
                            for job, port in targets.items()],
     }

@@ -6,6 +6,7 @@ Layout of the data directory (default ``./.richness``)::
     supervisor.json  the supervisor's phase and each component's process, state, restarts, last exit
     plan.json        what the supervisor runs (ports, URLs, which event log), written by ``up``
     secrets.json     generated API key and passwords, kept across down/up (0600)
+    keys.json        the ingest API's named keys, hashed (``richness keys``; the stack's is "local")
     ports.json       the ports last used, reused when still free so URLs stay stable
     eventlog/        the durable event log: SeaweedFS's objects, written by the broker (Tansu)
     clickhouse/      the ClickHouse server's config and data
@@ -41,6 +42,7 @@ from services.stack import components, prometheus
 from services.stack import state as states
 from services.stack.processes import (Running, Spec, StackError, exit_status, free_port, kill_processes, log_tail,
                                       port_is_free, processes_marked, python_module, spawn, stop)
+from shared.api_keys import LOCAL_FILE_NAME, KeysFile
 from shared.clickhouse.client import connect
 from shared.clickhouse.schema import migrate
 from shared.config import Settings
@@ -138,6 +140,7 @@ class LocalStack:
         self.stack_json = self.dir / "stack.json"
         self.supervisor_json = self.dir / "supervisor.json"
         self.plan_json = self.dir / "plan.json"
+        self.keys_file = self.dir / LOCAL_FILE_NAME
 
     # --- public operations ----------------------------------------------------------------
     def up(self, report: Callable[[str], None] = lambda _: None, warn: Callable[[str], None] = lambda _: None,
@@ -147,6 +150,8 @@ class LocalStack:
             self._refuse_if_running()
             self._clear_leftovers()
             plan = self._plan(event_log or self.settings.event_log)
+            # The stack's key is the named key "local" of the keys file the ingest reads (richness keys).
+            KeysFile(self.keys_file).ensure("local", plan.info.api_key)
             if plan.prometheus is None:
                 warn(PROMETHEUS_MISSING)
             _write_private(self.plan_json, asdict(plan))
@@ -250,7 +255,7 @@ class LocalStack:
             "RICHNESS_CLICKHOUSE_PASSWORD": info.clickhouse_password,
             "RICHNESS_CLICKHOUSE_READER_USER": info.clickhouse_reader_user,
             "RICHNESS_CLICKHOUSE_READER_PASSWORD": info.clickhouse_reader_password,
-            "RICHNESS_API_KEYS": info.api_key,
+            "RICHNESS_API_KEYS_FILE": str(self.keys_file),
         }
 
     # --- what runs -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import quote_plus
 
 EXPRESSION_DATASOURCE = "__expr__"
 
@@ -135,24 +136,35 @@ _FUNCTIONS: dict[str, Callable[[float], str]] = {
     "humanize": humanize,
     "humanizePercentage": lambda v: humanize(v * 100) + "%",
 }
+# Go's urlquery (url.QueryEscape): everything but letters, digits and -_.~ escaped, space as +.
+_TEXT_FUNCTIONS: dict[str, Callable[[str], str]] = {"urlquery": lambda text: quote_plus(text, safe="")}
 
 
-def render_annotation(template: str, labels: Mapping[str, str], values: Mapping[str, float | None]) -> str:
-    """Render ``{{ $labels.x }}``, ``{{ $values.B.Value }}`` and ``{{ humanizePercentage $values.B.Value }}``
-    (or ``humanize``); anything else in ``{{ }}`` is an error, so a rule cannot use a template
-    this check would render wrongly."""
+def render_annotation(template: str, labels: Mapping[str, str], values: Mapping[str, float | None],
+                      external_url: str = "") -> str:
+    """Render ``{{ $labels.x }}``, ``{{ $values.B.Value }}``, ``{{ humanizePercentage $values.B.Value }}``
+    (or ``humanize``), ``{{ urlquery $labels.x }}`` and ``{{ externalURL }}`` (Grafana's root URL,
+    which always ends with a slash); anything else in ``{{ }}`` is an error, so a rule cannot use
+    a template this check would render wrongly."""
     def action(match: re.Match) -> str:
         words = match.group(1).split()
-        function = None
+        if words == ["externalURL"]:
+            return external_url
+        function = text_function = None
         if len(words) == 2 and words[0] in _FUNCTIONS:
             function, words = _FUNCTIONS[words[0]], words[1:]
+        elif len(words) == 2 and words[0] in _TEXT_FUNCTIONS:
+            text_function, words = _TEXT_FUNCTIONS[words[0]], words[1:]
         reference = _REFERENCE.fullmatch(words[0]) if len(words) == 1 else None
         if reference is None:
             raise RuleError(f"unsupported template action {match.group(0)!r}")
         if reference.group(1):
             if function is not None:
                 raise RuleError(f"{match.group(0)!r}: a label is text, not a number")
-            return labels.get(reference.group(1), "")
+            text = labels.get(reference.group(1), "")
+            return text_function(text) if text_function else text
+        if text_function is not None:
+            raise RuleError(f"{match.group(0)!r}: urlquery takes a label")
         value = values.get(reference.group(2))
         if value is None:
             return "[no value]"

@@ -1,14 +1,17 @@
 """The SQL Grafana sends to ClickHouse for a panel or alert query, computed exactly as Grafana 11
-with the official ClickHouse plugin (v4) computes it, in the same three steps:
+with the official ClickHouse plugin computes it (version ``PLUGIN_VERSION``, which
+docker-compose.yml pins), in the same three steps:
 
 1. the plugin's front end turns ``$__conditionalAll(expr, $var)`` into ``1=1`` when the variable
    is All or empty, else into ``expr`` (:func:`apply_conditional_all`);
 2. Grafana's template service substitutes template variables (``$var``, ``${var}``,
    ``${var:format}``, ``[[var]]``) and built-ins such as ``$__from`` (:func:`substitute_variables`);
-3. the plugin's back end expands its macros, ``$__timeFilter(column)`` and the rest, with the
-   query's time range and interval (:func:`expand_plugin_macros`). Unknown macros stay as they are.
+3. the plugin's back end blanks SQL comments, then expands its macros, ``$__timeFilter(column)``
+   and the rest, with the query's time range and interval (:func:`expand_plugin_macros`).
+   Unknown macros stay as they are; a known macro called wrongly fails the query.
 
-:func:`clickhouse_sql` runs all three. Grafana does not escape backslashes when it quotes a
+:func:`clickhouse_sql` runs all three (a dashboard panel); an alert rule's query reaches the back
+end directly (:func:`alert_sql`). Grafana does not escape backslashes when it quotes a
 value, and ClickHouse reads a backslash in a string literal as an escape: so the dashboards give
 their ``account`` variable hex-encoded values (``hex(account)``), which need no escaping at all.
 """
@@ -21,6 +24,11 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping
 
 ALL = "$__all"  # the value Grafana gives a variable when "All" is selected
+PLUGIN_VERSION = "4.20.0"  # grafana-clickhouse-datasource: what this module reproduces
+
+
+class MacroError(ValueError):
+    """A query the plugin refuses to expand, with its reason."""
 
 
 @dataclass(frozen=True)
@@ -63,23 +71,42 @@ class Variable:
 _CONDITIONAL_ALL = "$__conditionalAll("
 
 
+# The plugin finds the variable in the second argument with this regex (JavaScript \w is ASCII):
+# the first ``${name}`` or ``$name`` anywhere in it; ``${name:format}`` and ``[[name]]`` name none.
+_CONDITIONAL_VARIABLE = re.compile(r"(?<=\$\{)\w+(?=\})|(?<=\$)\w+", re.ASCII)
+
+
 def apply_conditional_all(sql: str, variables: Mapping[str, Variable]) -> str:
     """``$__conditionalAll(expr, $var)`` → ``1=1`` if ``var`` is All or empty, else ``expr``.
 
-    Innermost/last occurrence first, arguments untrimmed, the variable named by stripping the
-    first character of the second argument: as the plugin does it."""
+    As the plugin does it: last occurrence first, arguments split at commas outside parentheses
+    (quotes are not looked at), ``expr`` untrimmed, the variable found by its regex; an unknown
+    variable keeps ``expr``; a call without exactly two arguments stops the whole step."""
     index = sql.rfind(_CONDITIONAL_ALL)
     while index != -1:
         args = _frontend_macro_args(sql, index + len(_CONDITIONAL_ALL) - 1)
         if len(args) != 2:
             return sql
-        variable = variables.get(args[1].strip()[1:])
+        found = _CONDITIONAL_VARIABLE.search(args[1].strip())
+        variable = variables.get(found.group()) if found else None
         phrase = args[0]
         if variable is not None and _js_string(variable.current) in ("", ALL):
             phrase = "1=1"
-        sql = sql.replace(f"{_CONDITIONAL_ALL}{args[0]},{args[1]})", phrase, 1)
+        sql = _js_replace_first(sql, f"{_CONDITIONAL_ALL}{args[0]},{args[1]})", phrase)
         index = sql.rfind(_CONDITIONAL_ALL)
     return sql
+
+
+def _js_replace_first(text: str, pattern: str, replacement: str) -> str:
+    """JavaScript's ``text.replace(pattern, replacement)`` for a string pattern: the first
+    occurrence, with the replacement's ``$$``, ``$&``, ``$` `` and ``$'`` patterns applied."""
+    at = text.find(pattern)
+    if at == -1:
+        return text
+    before, after = text[:at], text[at + len(pattern):]
+    special = {"$": "$", "&": pattern, "`": before, "'": after}
+    expanded = re.sub(r"\$([$&`'])", lambda m: special[m.group(1)], replacement)
+    return before + expanded + after
 
 
 def _frontend_macro_args(sql: str, open_paren: int) -> list[str]:
@@ -177,7 +204,18 @@ def substitute_variables(text: str, variables: Mapping[str, Variable], builtins:
 
 # --- 3. the plugin's macros (its back end) -------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Context:
+    time_range: TimeRange
+    interval_ms: int
+
+    @property
+    def interval_s(self) -> int:
+        return max(self.interval_ms // 1000, 1)
+
+
 def _to_date(t: datetime) -> str:
+    # The plugin formats the date in its process's time zone: docker-compose runs Grafana with TZ=UTC.
     return f"toDate('{t.astimezone(timezone.utc):%Y-%m-%d}')"
 
 
@@ -189,74 +227,234 @@ def _to_datetime64(t: datetime) -> str:
     return f"fromUnixTimestamp64Milli({_epoch_ms(t)})"
 
 
-def _one_column(name: str, args: list[str]) -> str:
-    if len(args) != 1:
-        raise ValueError(f"$__{name}: expected 1 argument, received {len(args)}")
-    return args[0]
+def _arguments(name: str, args: list[str], wanted: int) -> list[str]:
+    if len(args) != wanted:
+        raise MacroError(f"$__{name} expected {wanted} argument(s), received {len(args)}")
+    return args
 
 
 def _between(column: str, low: str, high: str) -> str:
     return f"{column} >= {low} AND {column} <= {high}"
 
 
-_Macro = Callable[[TimeRange, int, list[str]], str]
-PLUGIN_MACROS: dict[str, _Macro] = {
-    "fromTime": lambda r, i, a: _to_datetime(r.start),
-    "toTime": lambda r, i, a: _to_datetime(r.end),
-    "fromTime_ms": lambda r, i, a: _to_datetime64(r.start),
-    "toTime_ms": lambda r, i, a: _to_datetime64(r.end),
-    "timeFilter": lambda r, i, a: _between(_one_column("timeFilter", a), _to_datetime(r.start), _to_datetime(r.end)),
-    "timeFilter_ms": lambda r, i, a: _between(_one_column("timeFilter_ms", a), _to_datetime64(r.start),
-                                              _to_datetime64(r.end)),
-    "dateFilter": lambda r, i, a: _between(_one_column("dateFilter", a), _to_date(r.start), _to_date(r.end)),
-    "timeInterval": lambda r, i, a: (f"toStartOfInterval(toDateTime({_one_column('timeInterval', a)}), "
-                                     f"INTERVAL {max(i // 1000, 1)} second)"),
-    "timeInterval_ms": lambda r, i, a: (f"toStartOfInterval(toDateTime64({_one_column('timeInterval_ms', a)}, 3), "
-                                        f"INTERVAL {max(i, 1)} millisecond)"),
-    "interval_s": lambda r, i, a: str(max(i // 1000, 1)),
+def _time_filter(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("timeFilter", a, 1)
+    return _between(column, _to_datetime(c.time_range.start), _to_datetime(c.time_range.end))
+
+
+def _time_filter_ms(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("timeFilter_ms", a, 1)
+    return _between(column, _to_datetime64(c.time_range.start), _to_datetime64(c.time_range.end))
+
+
+def _date_filter(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("dateFilter", a, 1)
+    return _between(column, _to_date(c.time_range.start), _to_date(c.time_range.end))
+
+
+def _date_time_filter(name: str) -> Callable[[_Context, list[str]], str]:
+    def expand(c: _Context, a: list[str]) -> str:
+        day, moment = _arguments(name, a, 2)
+        return (f"({_between(day, _to_date(c.time_range.start), _to_date(c.time_range.end))}) AND "
+                f"({_between(moment, _to_datetime(c.time_range.start), _to_datetime(c.time_range.end))})")
+    return expand
+
+
+def _time_from(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("timeFrom", a, 1)
+    return f"{column} >= {_to_datetime(c.time_range.start)}"
+
+
+def _time_to(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("timeTo", a, 1)
+    return f"{column} <= {_to_datetime(c.time_range.end)}"
+
+
+def _time_interval(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("timeInterval", a, 1)
+    return f"toStartOfInterval(toDateTime({column}), INTERVAL {c.interval_s} second)"
+
+
+def _time_interval_ms(c: _Context, a: list[str]) -> str:
+    [column] = _arguments("timeInterval_ms", a, 1)
+    return f"toStartOfInterval(toDateTime64({column}, 3), INTERVAL {max(c.interval_ms, 1)} millisecond)"
+
+
+_GO_DURATION_UNITS_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_GO_DURATION = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def _go_duration_s(text: str) -> float:
+    """Go's time.ParseDuration ("90s", "1h30m", "1.5h"; no days), in seconds."""
+    sign, body = (-1, text[1:]) if text.startswith("-") else (1, text.removeprefix("+"))
+    if body == "0":
+        return 0.0
+    parts = _GO_DURATION.findall(body)
+    if not parts or "".join(number + unit for number, unit in parts) != body:
+        raise MacroError(f"$__timeGroup: invalid interval {text!r} (a Go duration such as 5m, 1h or 90s)")
+    return sign * sum(float(number) * _GO_DURATION_UNITS_S[unit] for number, unit in parts)
+
+
+def _time_group(c: _Context, a: list[str]) -> str:
+    column, period = _arguments("timeGroup", a, 2)
+    period = period.strip().strip("'\"")
+    seconds = round(_go_duration_s(period))
+    if seconds <= 0:
+        raise MacroError(f"$__timeGroup: interval must be positive, got {period!r}")
+    return f"toStartOfInterval(toDateTime({column.strip()}), INTERVAL {seconds} second)"
+
+
+def _go_format_duration(ms: int) -> str:
+    """The macro library's FormatDuration: the largest unit that divides the interval exactly."""
+    for size, unit in ((3_600_000, "h"), (60_000, "m"), (1000, "s")):
+        if ms % size == 0:
+            return f"{ms // size}{unit}" if ms else "0s"
+    return f"{ms}ms"
+
+
+def _no_context(name: str, what: str) -> Callable[[_Context, list[str]], str]:
+    def refuse(c: _Context, a: list[str]) -> str:
+        raise MacroError(f"$__{name}: no {what} name in query context (SQL editor queries have none)")
+    return refuse
+
+
+PLUGIN_MACROS: dict[str, Callable[[_Context, list[str]], str]] = {
+    "fromTime": lambda c, a: _to_datetime(c.time_range.start),
+    "toTime": lambda c, a: _to_datetime(c.time_range.end),
+    "fromTime_ms": lambda c, a: _to_datetime64(c.time_range.start),
+    "toTime_ms": lambda c, a: _to_datetime64(c.time_range.end),
+    "timeFilter": _time_filter,
+    "timeFilter_ms": _time_filter_ms,
+    "dateFilter": _date_filter,
+    "dateTimeFilter": _date_time_filter("dateTimeFilter"),
+    "dt": _date_time_filter("dt"),
+    "timeFrom": _time_from,
+    "timeTo": _time_to,
+    "timeGroup": _time_group,
+    "timeInterval": _time_interval,
+    "timeInterval_ms": _time_interval_ms,
+    "interval_s": lambda c, a: str(c.interval_s),
+    # On a dashboard Grafana's template service replaces these two first (step 2); an alert
+    # rule's query reaches the plugin with them.
+    "interval": lambda c, a: _go_format_duration(c.interval_ms),
+    "interval_ms": lambda c, a: str(c.interval_ms),
+    "table": _no_context("table", "table"),
+    "column": _no_context("column", "column"),
 }
+# Longest names first, so $__timeFilter_ms is never read as $__timeFilter.
+_MACRO_ORDER = sorted(PLUGIN_MACROS, key=lambda name: (-len(name), name))
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
-def expand_plugin_macros(sql: str, time_range: TimeRange, interval_ms: int) -> str:
-    """Expand the plugin's macros, longest names first (so ``$__timeFilter_ms`` is not read as
-    ``$__timeFilter``); arguments split at top-level commas and trimmed."""
-    for name in sorted(PLUGIN_MACROS, key=len, reverse=True):
-        for full, args in _backend_macro_matches(sql, name):
-            sql = sql.replace(full, PLUGIN_MACROS[name](time_range, interval_ms, args))
+def blank_comments(sql: str) -> str:
+    """The plugin's first step: every ``-- …`` (to the end of the line) and ``/* … */`` (to the
+    end of the query if never closed) becomes as many spaces, so a macro inside a comment is
+    never expanded; string literals ('…' and "…", with doubled-quote and backslash escapes)
+    are kept whole, so ``--`` inside a string is not a comment."""
+    out: list[str] = []
+    i = 0
+    while i < len(sql):
+        char, pair = sql[i], sql[i:i + 2]
+        if char in "'\"":
+            end = _string_end(sql, i)
+        elif pair == "--":
+            end = next((j for j in range(i, len(sql)) if sql[j] in "\r\n"), len(sql))
+        elif pair == "/*":
+            close = sql.find("*/", i + 2)
+            end = len(sql) if close == -1 else close + 2
+        else:
+            out.append(char)
+            i += 1
+            continue
+        out.append(sql[i:end] if char in "'\"" else " " * (end - i))
+        i = end
+    return "".join(out)
+
+
+def _string_end(sql: str, start: int) -> int:
+    """The index after the string literal opening at ``start`` (the end of ``sql`` if unclosed)."""
+    quote, i = sql[start], start + 1
+    while i < len(sql):
+        if sql[i] == "\\":
+            i += 2
+        elif sql[i] == quote and sql[i + 1:i + 2] == quote:
+            i += 2
+        elif sql[i] == quote:
+            return i + 1
+        else:
+            i += 1
+    return len(sql)
+
+
+def _closing_paren(sql: str, open_paren: int) -> int:
+    """The index of the ")" closing the "(" at ``open_paren``, outside string literals; -1 if none."""
+    depth, i = 0, open_paren
+    while i < len(sql):
+        char = sql[i]
+        if char in "'\"":
+            i = _string_end(sql, i)
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return i
+        i += 1
+    return -1
+
+
+def _split_arguments(raw: str) -> list[str]:
+    """Arguments at top-level commas (not inside parentheses or string literals), trimmed."""
+    raw = raw.strip()
+    if not raw:
+        return []
+    args, depth, start, i = [], 0, 0, 0
+    while i < len(raw):
+        char = raw[i]
+        if char in "'\"":
+            i = _string_end(raw, i)
+            continue
+        if char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "," and depth == 0:
+            args.append(raw[start:i].strip())
+            start = i + 1
+        i += 1
+    return [*args, raw[start:].strip()]
+
+
+def _expand(sql: str, context: _Context) -> str:
+    for name in _MACRO_ORDER:
+        token = f"$__{name}"
+        out, rest = [], sql
+        while (at := rest.find(token)) != -1:
+            after = at + len(token)
+            if rest[after:after + 1] in _NAME_CHARS:  # the start of a longer name
+                out.append(rest[:after])
+                rest = rest[after:]
+                continue
+            out.append(rest[:at])
+            rest, args, unclosed = rest[after:], [], False
+            if rest.startswith("("):
+                close = _closing_paren(rest, 0)
+                if close == -1:
+                    unclosed = True  # the plugin then calls the macro without arguments
+                else:
+                    # A macro inside an argument is expanded first (innermost first).
+                    args, rest = _split_arguments(_expand(rest[1:close], context)), rest[close + 1:]
+            try:
+                out.append(PLUGIN_MACROS[name](context, args))
+            except MacroError as exc:
+                raise MacroError(f"{exc}{' (its ( is never closed)' if unclosed else ''}") from None
+        sql = "".join(out) + rest
     return sql
 
 
-def _backend_macro_matches(sql: str, name: str) -> list[tuple[str, list[str]]]:
-    matches = []
-    for found in re.finditer(rf"\$__{name}\b", sql, re.ASCII):
-        args, length = _backend_macro_args(sql[found.end():])
-        if length < 0:
-            raise ValueError(f"$__{name}: failed to parse macro arguments (missing close bracket?)")
-        matches.append((sql[found.start():found.end() + length], args))
-    return matches
-
-
-def _backend_macro_args(rest: str) -> tuple[list[str], int]:
-    if not rest.startswith("("):
-        return [], 0
-    args: list[str] = []
-    depth, current = 0, []
-    for index, char in enumerate(rest):
-        if char == "(":
-            depth += 1
-            if depth == 1:
-                continue
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                args.append("".join(current).strip())
-                return args, index + 1
-        elif char == "," and depth == 1:
-            args.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    return [], -1
+def expand_plugin_macros(sql: str, time_range: TimeRange, interval_ms: int) -> str:
+    """The plugin's back end: comments blanked, then every known macro expanded, longest names
+    first, each at every occurrence (also inside string literals, as the plugin does), a macro
+    inside another's arguments first; arguments split at top-level commas (quoted commas and
+    parentheses are text) and trimmed. A known macro with the wrong arguments is a
+    :class:`MacroError` (the plugin fails the query); unknown ``$__names`` stay as they are."""
+    return _expand(blank_comments(sql), _Context(time_range, interval_ms))
 
 
 # --- all together, and the query interval ----------------------------------------------------------
@@ -268,6 +466,12 @@ def clickhouse_sql(raw_sql: str, time_range: TimeRange, variables: Iterable[Vari
     sql = apply_conditional_all(raw_sql, by_name)
     sql = substitute_variables(sql, by_name, builtin_variables(time_range, interval_ms))
     return expand_plugin_macros(sql, time_range, interval_ms)
+
+
+def alert_sql(raw_sql: str, time_range: TimeRange, interval_ms: int = 1000) -> str:
+    """The SQL the plugin runs for an alert rule's query: Grafana's alerting sends it to the
+    back end as written (no front end, no template variables), so only the macros expand."""
+    return expand_plugin_macros(raw_sql, time_range, interval_ms)
 
 
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,

@@ -1,5 +1,5 @@
-"""The project's Grafana provisioning (``grafana/`` at the repository root): dashboards, data
-sources and alert rules as Grafana would load them."""
+"""The project's Grafana provisioning (``grafana/`` at the repository root, installed as package
+data: see ``shared.assets``): dashboards, data sources and alert rules as Grafana would load them."""
 from __future__ import annotations
 
 import json
@@ -9,16 +9,17 @@ from typing import Any, Iterator
 
 import yaml
 
-GRAFANA_DIR = Path(__file__).resolve().parents[2] / "grafana"
+from shared import assets
+
 CLICKHOUSE_TYPE = "grafana-clickhouse-datasource"
 PROMETHEUS_TYPE = "prometheus"
 
 
 def grafana_dir(path: Path | None = None) -> Path:
-    folder = Path(path) if path is not None else GRAFANA_DIR
+    """``path`` if given (a folder in Grafana's provisioning layout), else the installed one."""
+    folder = Path(path) if path is not None else assets.grafana_dir()
     if not (folder / "dashboards").is_dir() or not (folder / "provisioning").is_dir():
-        raise FileNotFoundError(f"{folder} is not a Grafana provisioning folder (no dashboards/ and provisioning/); "
-                                "point to the repository's grafana/ folder")
+        raise FileNotFoundError(f"{folder} is not a Grafana provisioning folder (no dashboards/ and provisioning/)")
     return folder
 
 

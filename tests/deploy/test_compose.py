@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from shared.alerting.receivers import AlertSettings
 from shared.config import Settings
+from shared.grafana.macros import PLUGIN_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -37,6 +39,7 @@ def test_every_project_service_runs_with_its_module_and_settings():
 
 def test_every_richness_variable_is_a_setting():
     known = {f"RICHNESS_{name.upper()}" for name in Settings.model_fields} | STACK_ONLY
+    known |= {f"RICHNESS_ALERT_{name.upper()}" for name in AlertSettings.model_fields}
     for name, service in SERVICES.items():
         env = service.get("environment") or {}
         for variable in env:
@@ -48,12 +51,25 @@ def test_infrastructure_is_there_with_health_checks_and_volumes():
     for name in ("kafka", "clickhouse", "grafana", "prometheus"):
         assert "healthcheck" in SERVICES[name], name
     assert SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
-    assert "grafana-clickhouse-datasource" in SERVICES["grafana"]["environment"]["GF_INSTALL_PLUGINS"]
+    grafana = SERVICES["grafana"]["environment"]
+    # The plugin version the macros are reproduced for, and UTC dates for its $__dateFilter.
+    assert grafana["GF_INSTALL_PLUGINS"] == f"grafana-clickhouse-datasource {PLUGIN_VERSION}"
+    assert grafana["TZ"] == "UTC"
     mounts = " ".join(SERVICES["grafana"]["volumes"])
     assert "./grafana/provisioning:/etc/grafana/provisioning" in mounts
     for name in ("kafka", "clickhouse", "grafana", "prometheus"):
         assert any(":/" in v and not v.startswith(".") for v in SERVICES[name]["volumes"]), f"{name} keeps no data"
     assert SERVICES["migrate"]["command"] == ["richness", "migrate"]
+
+
+def test_ingest_keeps_its_named_keys_on_a_volume_and_needs_no_environment_key():
+    ingest = SERVICES["ingest"]
+    path = ingest["environment"]["RICHNESS_API_KEYS_FILE"]
+    [volume] = ingest["volumes"]
+    name, mount = volume.split(":")
+    assert name in COMPOSE["volumes"] and Path(path).parent == Path(mount)
+    assert ":?" not in ingest["environment"]["RICHNESS_API_KEYS"]  # optional once keys are created
+    assert f"chown richness {mount}" in (ROOT / "Dockerfile").read_text()
 
 
 def test_prometheus_scrapes_every_service_on_its_port():

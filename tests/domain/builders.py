@@ -1,6 +1,7 @@
 """Terse event builders and fact helpers for the domain tests."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Iterable
 
 import msgspec
@@ -30,6 +31,26 @@ def unfollow(id: str, actor: str, target: str, ts: int = 0) -> Event:
 
 def click(id: str, target: str, ts: int = 0, actor: str | None = None) -> Event:
     return Event(id=id, type="click", ts=ts, received_at=ts, actor=actor, target=target)
+
+
+def share(id: str, actor: str, target: str, post_id: str = ROOT, ts: int = 0) -> Event:
+    return Event(id=id, type="share", ts=ts, received_at=ts, actor=actor, target=target, post_id=post_id)
+
+
+def like(id: str, actor: str, target: str, post_id: str = ROOT, ts: int = 0) -> Event:
+    return Event(id=id, type="like", ts=ts, received_at=ts, actor=actor, target=target, post_id=post_id)
+
+
+def conversion(id: str, order_id: str, target: str, value: str, ts: int = 0, actor: str | None = None) -> Event:
+    """An order; ``value`` as decimal text ("19.99"): money never goes through a float."""
+    return Event(id=id, type="conversion", ts=ts, received_at=ts, actor=actor, target=target, order_id=order_id,
+                 value=Decimal(value))
+
+
+def refund(id: str, order_id: str, ts: int = 0, value: str | None = None, actor: str | None = None) -> Event:
+    """A refund of ``value`` (decimal text), or of the rest of the order when None."""
+    return Event(id=id, type="refund", ts=ts, received_at=ts, actor=actor, order_id=order_id,
+                 value=None if value is None else Decimal(value))
 
 
 def by_key(facts: Iterable[Fact]) -> dict[tuple[str, ...], Fact]:

@@ -37,21 +37,24 @@ def test_contract_examples():
                                   "url": "https://example.org/a", "received_at": received_at}
     assert views["threads"] == [{"root_id": "p1", "owner": "ameena", "replies": 2, "max_depth": 2,
                                  "participants": 1, "owner_replies": 1, "first_reply_at": at("2026-11-20T09:05:00Z"),
-                                 "last_reply_at": at("2026-11-20T09:30:00Z")}]
+                                 "last_reply_at": at("2026-11-20T09:30:00Z"), "h_index": 1, "shares": 0, "likes": 0}]
     assert views["followers"] == [{"account": "ameena", "follower": "sharon", "since": at("2026-11-20T10:00:00Z"),
-                                   "mutual": False, "replies": 0, "clicks": 0, "last_interaction_at": None}]
+                                   "mutual": False, "replies": 0, "clicks": 0, "last_interaction_at": None,
+                                   "shares": 0, "likes": 0, "conversions": 0, "kept_revenue": 0}]
     # e5's epoch milliseconds fall on 2025-11-20, a year before the other examples.
     assert days_of(views) == [("ameena", date(2025, 11, 20)), ("ameena", date(2026, 11, 20))]
     assert daily(views, "ameena", date(2026, 11, 20)) == {
         "account": "ameena", "day": date(2026, 11, 20), "followers": 1, "follows_gained": 1, "unfollows": 0,
         "mutuals": 0, "churn_rate": None, "replies_received": 1, "unique_repliers": 1, "max_thread_depth": 1,
         "clicks": 0, "unique_clickers": 0, "follower_clicks": 0, "clicks_per_follower": 0.0,
-        "engagement_per_follower": 1.0}
+        "engagement_per_follower": 1.0, "posts": 1, "shares_received": 0, "likes_received": 0, "conversions": 0,
+        "follower_conversions": 0, "revenue": 0, "refunded": 0, "kept_revenue": 0, "value_per_follower": 0.0}
     assert daily(views, "ameena", date(2025, 11, 20)) == {
         "account": "ameena", "day": date(2025, 11, 20), "followers": 0, "follows_gained": 0, "unfollows": 0,
         "mutuals": 0, "churn_rate": None, "replies_received": 0, "unique_repliers": 0, "max_thread_depth": 0,
         "clicks": 1, "unique_clickers": 0, "follower_clicks": 0, "clicks_per_follower": None,
-        "engagement_per_follower": None}
+        "engagement_per_follower": None, "posts": 0, "shares_received": 0, "likes_received": 0, "conversions": 0,
+        "follower_conversions": 0, "revenue": 0, "refunded": 0, "kept_revenue": 0, "value_per_follower": None}
 
 
 def test_churn_divides_by_the_followers_at_the_end_of_the_previous_day():
@@ -95,7 +98,8 @@ def test_clicks_from_followers_count_from_the_follow_ts_on():
     assert [row[c] for c in ("clicks", "unique_clickers", "follower_clicks", "clicks_per_follower",
                              "engagement_per_follower")] == [4, 2, 1, 4.0, 4.0]
     assert views["followers"] == [{"account": "b", "follower": "x", "since": t, "mutual": False,
-                                   "replies": 0, "clicks": 2, "last_interaction_at": t}]
+                                   "replies": 0, "clicks": 2, "last_interaction_at": t, "shares": 0, "likes": 0,
+                                   "conversions": 0, "kept_revenue": 0}]
 
 
 def test_thread_with_unknown_owner_and_a_reply_waiting_for_its_parent():
@@ -106,7 +110,8 @@ def test_thread_with_unknown_owner_and_a_reply_waiting_for_its_parent():
         reply("r4", "d", parent_id="a", ts=t + 3, actor="u1", root_id="p9"),
     ])
     assert views["threads"] == [{"root_id": "p9", "owner": None, "replies": 3, "max_depth": 2, "participants": 2,
-                                 "owner_replies": 0, "first_reply_at": t, "last_reply_at": t + 3}]
+                                 "owner_replies": 0, "first_reply_at": t, "last_reply_at": t + 3, "h_index": 1,
+                                 "shares": 0, "likes": 0}]
     assert views["account_daily"] == []
 
 
@@ -137,11 +142,12 @@ def test_follower_ledger():
         reply("r3", "d", parent_id="q1", ts=t + 9, actor="x", root_id="q1"),
         click("c1", "b", t + 6, actor="x"),
     ])
+    no_v11 = {"shares": 0, "likes": 0, "conversions": 0, "kept_revenue": 0}
     assert views["followers"] == [
         {"account": "b", "follower": "x", "since": t + 2, "mutual": True, "replies": 2, "clicks": 1,
-         "last_interaction_at": t + 7},
+         "last_interaction_at": t + 7, **no_v11},
         {"account": "x", "follower": "b", "since": t + 4, "mutual": True, "replies": 0, "clicks": 0,
-         "last_interaction_at": None},
+         "last_interaction_at": None, **no_v11},
     ]
 
 

@@ -2,13 +2,18 @@
 
 Accounts post every day; their audience replies in conversation trees that grow deeper (and the
 owner answers some replies), clicks their links (followers, non-followers, anonymous visitors),
-follows them (some get followed back) and sometimes unfollows. ``engagement_factor`` scales one
-day's replies and clicks, to plant a drop. Same seed, same events.
+likes and shares their posts, buys from them (some orders refunded days later, in full or in
+part), follows them (some get followed back) and sometimes unfollows. ``engagement_factor``
+scales one day's replies, clicks, likes, shares and orders, to plant a drop; ``refund_wave``
+refunds a share of one day's orders that same day (a recall: revenue looks normal, kept revenue
+does not). Same seed, same events; the v1.1 activity (likes, shares, orders, refunds) draws from
+its own random stream, so it leaves the rest exactly as it was.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
 import numpy as np
 
@@ -30,7 +35,13 @@ class Account:
     follow_back: float = 0.3        # share of new followers the account follows back
     growth_per_day: float = 0.012   # new followers per day, as a share of the audience
     churn_per_day: float = 0.004    # share of followers who leave on a given day
-    engagement_factor: dict[date, float] = field(default_factory=dict)  # day -> multiplier of replies and clicks
+    likes_per_day: float = 30.0
+    shares_per_day: float = 6.0
+    orders_per_day: float = 4.0
+    order_value: float = 40.0       # median order, in the deployment's currency
+    refund_rate: float = 0.08       # share of orders refunded one to five days later
+    engagement_factor: dict[date, float] = field(default_factory=dict)  # day -> multiplier of the engagement
+    refund_wave: dict[date, float] = field(default_factory=dict)  # day -> share of its orders refunded that day
 
 
 def day_start_ms(day: date) -> int:
@@ -40,6 +51,7 @@ def day_start_ms(day: date) -> int:
 class _World:
     def __init__(self, seed: int, fans: int):
         self.rng = np.random.default_rng(seed)
+        self.value_rng = np.random.default_rng([seed, 11])  # likes, shares, orders, refunds
         self.fans = [f"{FIRST[i % len(FIRST)]}.{i // len(FIRST)}" for i in range(fans)]
         self.fans[7], self.fans[11] = "d'arcy", "back\\slash"
         self.events: list[dict] = []
@@ -57,7 +69,8 @@ class _World:
 
 
 def activity(accounts: list[Account], first_day: date, last_day: date, seed: int = 1, fans: int = 1500) -> list[dict]:
-    """Events from ``first_day`` to ``last_day`` (UTC, inclusive), plus the audiences' earlier follows."""
+    """Events from ``first_day`` to ``last_day`` (UTC, inclusive), plus the audiences' earlier follows.
+    Order values are ``Decimal``: send them as JSON numbers."""
     world = _World(seed, fans)
     followers: dict[str, set[str]] = {}
     for account in accounts:
@@ -83,6 +96,8 @@ def activity(accounts: list[Account], first_day: date, last_day: date, seed: int
         for account in accounts:
             factor = account.engagement_factor.get(day, 1.0)
             _day(world, account, start, factor, followers[account.name], conversations[account.name])
+            _value(world, account, day, factor, followers[account.name], conversations[account.name],
+                   day_start_ms(last_day) + DAY_MS)
         day += timedelta(days=1)
     return world.events
 
@@ -150,3 +165,54 @@ def _day(world: _World, account: Account, start: int, factor: float, followers: 
             fan = world.pick(sorted(followers))
             world.emit(type="unfollow", ts=moment(), actor=fan, target=account.name)
             followers.discard(fan)
+
+
+def _value(world: _World, account: Account, day: date, factor: float, followers: set[str],
+           conversations: list[dict], end_ms: int) -> None:
+    """One day's likes, shares and orders of an account, and the refunds of its orders (v1.1)."""
+    rng = world.value_rng
+    start = day_start_ms(day)
+    posts = [c for c in conversations if c["ts"] >= start - 2 * DAY_MS]
+    audience = sorted(followers)
+    non_followers = [f for f in world.fans if f not in followers and f != account.name]
+
+    def person(follower_share: float, anonymous_share: float) -> str | None:
+        roll = rng.random()
+        if audience and roll < follower_share:
+            return audience[int(rng.integers(len(audience)))]
+        if roll < 1 - anonymous_share and non_followers:
+            return non_followers[int(rng.integers(len(non_followers)))]
+        return None
+
+    for kind, per_day in (("like", account.likes_per_day), ("share", account.shares_per_day)):
+        for _ in range(round(rng.poisson(per_day) * factor) if posts else 0):
+            post = posts[int(rng.integers(len(posts)))]
+            ts = post["ts"] + int(rng.integers(1, 600)) * MINUTE_MS
+            actor = person(0.8, 0.01) or account.name  # an occasional self-like or self-share
+            if ts < end_ms:
+                world.emit(type=kind, ts=ts, actor=actor, target=account.name, post_id=post["root"])
+                if kind == "like" and rng.random() < 0.03:  # a re-tap: counted once
+                    world.emit(type=kind, ts=ts + MINUTE_MS, actor=actor, target=account.name, post_id=post["root"])
+
+    wave = account.refund_wave.get(day, 0.0)
+    for _ in range(round(rng.poisson(account.orders_per_day) * factor)):
+        ts = start + int(rng.integers(DAY_MS - 6 * 60 * MINUTE_MS))
+        cents = max(100, round(account.order_value * 100 * rng.lognormal(0.0, 0.3)))
+        value = Decimal(cents).scaleb(-2)
+        order = {"type": "conversion", "ts": ts, "target": account.name, "order_id": world.new_id("order"),
+                 "value": value}
+        buyer = person(0.7, 0.1)  # anonymous buyers too
+        if buyer is not None:
+            order["actor"] = buyer
+        world.emit(**order)
+        refund = {"type": "refund", "order_id": order["order_id"]}
+        if rng.random() < wave:
+            refund["ts"] = ts + int(rng.integers(10, 300)) * MINUTE_MS  # the same day
+        elif rng.random() < account.refund_rate:
+            refund["ts"] = ts + int(rng.integers(1, 6)) * DAY_MS + int(rng.integers(DAY_MS))
+            if rng.random() < 0.4:  # a partial refund
+                refund["value"] = (value * Decimal(int(rng.integers(10, 90))) / 100).quantize(Decimal("0.01"))
+        else:
+            continue
+        if refund["ts"] < end_ms:
+            world.emit(**refund)

@@ -27,15 +27,21 @@ def _alternating(first: date, last: date, low: float, high: float) -> dict[date,
 
 
 ACCOUNTS = [
-    Account("steady", audience=300, replies_per_day=60, clicks_per_day=80),
-    # The planted drop: replies and clicks at 40 % of a normal day on the last day.
-    Account("dropping", audience=300, replies_per_day=60, clicks_per_day=80, engagement_factor={LAST_DAY: 0.4}),
+    Account("steady", audience=300, replies_per_day=60, clicks_per_day=80, orders_per_day=40),
+    # The planted drop: replies, clicks, likes, shares and orders at 40 % of a normal day on the last day.
+    Account("dropping", audience=300, replies_per_day=60, clicks_per_day=80, orders_per_day=80,
+            engagement_factor={LAST_DAY: 0.4}),
     # Tiny and noisy, and nothing at all on the last day: too small to judge.
-    Account("o'brien", audience=8, replies_per_day=1.5, clicks_per_day=1, engagement_factor={LAST_DAY: 0.0}),
+    Account("o'brien", audience=8, replies_per_day=1.5, clicks_per_day=1, likes_per_day=2, shares_per_day=0.5,
+            orders_per_day=1, engagement_factor={LAST_DAY: 0.0}),
     # Big swings every other day, then a 60 % drop: within its own noise.
-    Account("volatile", audience=150, replies_per_day=25, clicks_per_day=30,
+    Account("volatile", audience=150, replies_per_day=25, clicks_per_day=30, orders_per_day=30,
             engagement_factor={**_alternating(FIRST_DAY, LAST_DAY, 0.3, 1.7), LAST_DAY: 0.4}),
-    Account("back\\slash", audience=40, replies_per_day=8, clicks_per_day=6),
+    Account("back\\slash", audience=40, replies_per_day=8, clicks_per_day=6, likes_per_day=8, shares_per_day=2,
+            orders_per_day=5),
+    # A recall: engagement and orders as usual, but 80 % of the last day's orders refunded that day.
+    Account("recalled", audience=250, replies_per_day=30, clicks_per_day=40, orders_per_day=50,
+            refund_wave={LAST_DAY: 0.8}),
 ]
 
 

@@ -1,6 +1,7 @@
 """Make the dashboard pictures in docs/images from four weeks of realistic activity of five
 accounts, delivered through the real pipeline (own broker, ClickHouse, ingest, processor, sink)
-while a real Prometheus scrapes it. One account ("o'brien") drops 65 % on the last day.
+while a real Prometheus scrapes it. One account ("o'brien") drops 65 % on the last day; another
+("sharon") has few followers who buy a lot and keep it.
 
     python -m tests.grafana.docs_images [OUT_DIR]      (default: docs/images)
 """
@@ -27,19 +28,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def accounts(last_day) -> list[Account]:
     return [
-        Account("ameena", audience=420, replies_per_day=38, clicks_per_day=55, owner_reply_rate=0.45, follow_back=0.35),
+        Account("ameena", audience=420, replies_per_day=38, clicks_per_day=55, owner_reply_rate=0.45, follow_back=0.35,
+                likes_per_day=45, shares_per_day=9, orders_per_day=6),
         Account("robert", audience=1300, replies_per_day=70, clicks_per_day=140, posts_per_day=4, owner_reply_rate=0.15,
-                follow_back=0.08, churn_per_day=0.006),
-        Account("sharon", audience=160, replies_per_day=22, clicks_per_day=30, owner_reply_rate=0.6, follow_back=0.6),
-        Account("zoë", audience=90, replies_per_day=12, clicks_per_day=18, owner_reply_rate=0.5, follow_back=0.5),
-        Account("o'brien", audience=600, replies_per_day=45, clicks_per_day=70, engagement_factor={last_day: 0.35}),
+                follow_back=0.08, churn_per_day=0.006, likes_per_day=160, shares_per_day=12, orders_per_day=8,
+                refund_rate=0.25, order_value=25),
+        Account("sharon", audience=160, replies_per_day=22, clicks_per_day=30, owner_reply_rate=0.6, follow_back=0.6,
+                likes_per_day=25, shares_per_day=8, orders_per_day=12, refund_rate=0.03, order_value=60),
+        Account("zoë", audience=90, replies_per_day=12, clicks_per_day=18, owner_reply_rate=0.5, follow_back=0.5,
+                likes_per_day=10, shares_per_day=3, orders_per_day=2),
+        Account("o'brien", audience=600, replies_per_day=45, clicks_per_day=70, engagement_factor={last_day: 0.35},
+                likes_per_day=60, shares_per_day=10, orders_per_day=10),
     ]
 
 
 def _some_rejections(pipeline) -> None:
     """A few invalid events, as clients send them, so the ingest panels show rejections too."""
     headers = {"Authorization": f"Bearer {pipeline.api_key}"}
-    invalid = [{"id": "bad-1", "type": "like", "ts": 0}, {"id": "bad-2", "type": "follow", "ts": "yesterday"}]
+    invalid = [{"id": "bad-1", "type": "retweet", "ts": 0}, {"id": "bad-2", "type": "follow", "ts": "yesterday"},
+               {"id": "bad-3", "type": "conversion", "ts": 0, "target": "x", "order_id": "o", "value": -5}]
     with httpx.Client(timeout=30) as http:
         for _ in range(3):
             http.post(f"{pipeline.ingest_url}/v1/events", json=invalid, headers=headers)
@@ -68,7 +75,8 @@ def main(out_dir: Path) -> None:
                 paths = render_dashboards(stack.settings, out_dir,
                                           datetime.combine(first_day, time(), timezone.utc),
                                           datetime.combine(today, time(), timezone.utc), names,
-                                          uids=["richness-conversations", "richness-audience", "richness-traffic"])
+                                          uids=["richness-conversations", "richness-audience", "richness-traffic",
+                                                "richness-value"])
                 sleep(max(0.0, (ended - datetime.now(timezone.utc)).total_seconds()))  # the last scrapes
                 paths += render_dashboards(stack.settings, out_dir, started - timedelta(seconds=5), ended,
                                            uids=["richness-pipeline"], prometheus_url=prometheus, scrape_interval="5s")

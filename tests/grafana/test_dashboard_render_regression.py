@@ -67,5 +67,6 @@ def test_the_commands(seeded, tmp_path, monkeypatch):
     checked = runner.invoke(app, ["alerts", "check", "--at", NOW.isoformat(), *no_stack])
     assert checked.exit_code == 0, checked.output
     assert "account=dropping" in checked.output and "Replies received dropped" in checked.output
+    assert "account=recalled" in checked.output and "Kept revenue per follower dropped" in checked.output
     quiet = runner.invoke(app, ["alerts", "check", "--at", (NOW - timedelta(days=1)).isoformat(), *no_stack])
     assert quiet.exit_code == 0 and "no rule would fire" in quiet.output

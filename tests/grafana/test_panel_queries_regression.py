@@ -83,3 +83,30 @@ def test_all_is_the_sum_of_the_single_accounts_and_matches_the_view(seeded, read
 def test_an_unknown_account_is_refused_with_the_choices(reader):
     with pytest.raises(ValueError, match="not among the dashboard's choices"):
         resolve_variables(reader, ENGAGEMENT[0], DATA_RANGE, {"account": ["nobody"]})
+
+
+VALUE = next(d for d in ENGAGEMENT if d["uid"] == "richness-value")
+
+
+@pytest.mark.parametrize("title, column", [("Conversation rate", "replies_received"),
+                                           ("Amplification rate", "shares_received"),
+                                           ("Applause rate", "likes_received")])
+def test_the_rates_are_ratios_of_sums_over_the_period(seeded, reader, title, column):
+    """Contract §6: Σ received / Σ posts over the period, not a mean of daily ratios."""
+    query = next(q for q in panel_queries(VALUE, DATA_RANGE) if q.panel["title"] == title)
+    shown = run_sql(reader, query.clickhouse_sql(DATA_RANGE, resolve_variables(reader, VALUE, DATA_RANGE))).rows[0][0]
+    direct = connect(seeded.settings).query(
+        f"SELECT sum({column}) / sum(posts) FROM richness.account_daily WHERE day BETWEEN %(a)s AND %(b)s",
+        parameters={"a": FIRST_DAY, "b": LAST_DAY}).result_rows[0][0]
+    assert shown == pytest.approx(direct) and shown > 0
+
+
+def test_who_brings_value_ranks_followers_by_what_they_kept(seeded, reader):
+    query = next(q for q in panel_queries(VALUE, DATA_RANGE) if q.panel["title"].startswith("Who brings value"))
+    variables = resolve_variables(reader, VALUE, DATA_RANGE, {"account": ["steady"]})
+    frame = run_sql(reader, query.clickhouse_sql(DATA_RANGE, variables))
+    kept = frame.values("kept revenue")
+    assert kept == sorted(kept, reverse=True) and set(frame.values("account")) == {"steady"}
+    best = connect(seeded.settings).query(
+        "SELECT max(kept_revenue) FROM richness.followers WHERE account = 'steady'").result_rows[0][0]
+    assert kept[0] == best > 0

@@ -16,18 +16,19 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from shared.grafana import provisioning
 from shared.grafana.alerting import EXPRESSIONS, render_annotation
+from shared.grafana.macros import PLUGIN_VERSION
 from shared.grafana.provisioning import CLICKHOUSE_TYPE, PROMETHEUS_TYPE, panels, target_datasource
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = provisioning.dashboards()
 RULES = provisioning.alert_rules()
 DATASOURCES = provisioning.datasources()
-UIDS = {"richness-conversations", "richness-audience", "richness-traffic", "richness-pipeline"}
+UIDS = {"richness-conversations", "richness-audience", "richness-traffic", "richness-value", "richness-pipeline"}
 ENGAGEMENT = UIDS - {"richness-pipeline"}
 CONTRACT_VIEWS = {"events", "account_daily", "threads", "followers"}
 # Keys Grafana reads that the SDK's models do not carry (checked by hand against Grafana 11.6).
 SDK_BLIND_SPOTS = {"templating.list[].definition"}
-CLICKHOUSE_TARGET_KEYS = {"refId", "datasource", "editorType", "format", "queryType", "rawSql"}
+CLICKHOUSE_TARGET_KEYS = {"refId", "datasource", "editorType", "format", "queryType", "pluginVersion", "rawSql"}
 
 register_default_plugins()
 
@@ -62,7 +63,7 @@ def all_sql() -> list[str]:
 
 # --- dashboards ----------------------------------------------------------------------------------------
 
-def test_the_four_dashboards_have_their_fixed_unique_uids():
+def test_the_five_dashboards_have_their_fixed_unique_uids():
     assert sorted(d["uid"] for d in DASHBOARDS) == sorted(UIDS)
     assert len({d["title"] for d in DASHBOARDS}) == len(DASHBOARDS)
 
@@ -115,9 +116,21 @@ def test_clickhouse_targets_have_the_plugin_v4_shape():
                     continue
                 assert set(target) <= CLICKHOUSE_TARGET_KEYS, (panel["title"], set(target) - CLICKHOUSE_TARGET_KEYS)
                 assert target["editorType"] == "sql"
+                # Without pluginVersion the editor takes the query for a v3 one and rewrites it on open.
+                assert target["pluginVersion"] == PLUGIN_VERSION, panel["title"]
                 series = panel["type"] == "timeseries"
-                # format: the SDK's sqlutil 0 = time series, 1 = table
-                assert (target["format"], target["queryType"]) == ((0, "timeSeries") if series else (1, "table")), panel["title"]
+                # format: the SDK's sqlutil 0 = time series, 1 = table; queryType: the plugin's model values
+                assert (target["format"], target["queryType"]) == ((0, "timeseries") if series else (1, "table")), panel["title"]
+
+
+def test_alert_rule_queries_have_the_plugin_v4_shape():
+    for rule in RULES:
+        for query in rule.rule["data"]:
+            if query["datasourceUid"] == "__expr__":
+                continue
+            model = query["model"]
+            assert (model["editorType"], model["pluginVersion"], model["format"], model["queryType"]) == \
+                ("sql", PLUGIN_VERSION, 1, "table"), rule.uid
 
 
 @pytest.mark.parametrize("uid", sorted(ENGAGEMENT))
@@ -170,13 +183,19 @@ RULE_KEYS = {"uid", "title", "condition", "data", "dashboardUid", "panelId", "no
              "annotations", "labels", "isPaused", "notification_settings"}
 
 
+# What an alerting provisioning file may define (Grafana 11.6); the notification side is checked
+# in tests/alerts/test_provisioning_notifications.py.
+ALERTING_KEYS = {"groups", "contactPoints", "policies", "templates"}
+
+
 def test_alert_files_have_the_provisioning_shape():
-    files = sorted((ROOT / "grafana/provisioning/alerting").glob("*.yaml"))
+    files = sorted((ROOT / "grafana/provisioning/alerting").glob("*"))
     assert files
     for path in files:
+        assert path.suffix == ".yaml", f"{path}: Grafana refuses any other file in its alerting folder"
         document = yaml.safe_load(path.read_text())
-        assert document["apiVersion"] == 1 and set(document) == {"apiVersion", "groups"}, path
-        for group in document["groups"]:
+        assert document["apiVersion"] == 1 and set(document) - {"apiVersion"} <= ALERTING_KEYS, path
+        for group in document.get("groups", []):
             assert set(group) == GROUP_KEYS, set(group) ^ GROUP_KEYS
             assert re.fullmatch(r"\d+[smh]", group["interval"])
 
@@ -193,7 +212,7 @@ def test_alert_rule_keys_are_known_to_grafana(rule):
 
 
 def test_alert_rule_uids_are_unique_and_their_references_exist():
-    assert len({r.uid for r in RULES}) == len(RULES) >= 2
+    assert len({r.uid for r in RULES}) == len(RULES) >= 3
     for rule in RULES:
         refs = [q["refId"] for q in rule.rule["data"]]
         assert len(set(refs)) == len(refs) and rule.rule["condition"] in refs
@@ -215,9 +234,19 @@ def test_alert_rule_uids_are_unique_and_their_references_exist():
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.uid)
 def test_alert_annotations_render(rule):
-    for template in rule.rule["annotations"].values():
-        text = render_annotation(template, {"account": "o'brien"}, {"A": 0.6, "B": 0.6, "C": 1.0})
-        assert "o'brien" in text and "60%" in text and "{{" not in text
+    annotations = {name: render_annotation(template, {"account": "o'brien & co"}, {"A": 0.6, "B": 0.6, "C": 1.0},
+                                           "https://grafana.example/")
+                   for name, template in rule.rule["annotations"].items()}
+    assert "{{" not in "".join(annotations.values())
+    for name in ("summary", "description"):
+        assert "o'brien & co" in annotations[name] and "60%" in annotations[name], name
+    if rule.rule["labels"].get("category") != "engagement":
+        return
+    # What the notification message shows of an engagement alert (notification-templates.yaml).
+    assert annotations["value"].startswith("60% below its baseline")
+    # The rule's own dashboard, filtered on the account (quoted for a URL).
+    assert annotations["dashboard_url"] == (f"https://grafana.example/d/{rule.rule['dashboardUid']}"
+                                            "?orgId=1&var-account=o%27brien+%26+co")
 
 
 def test_prometheus_loads_the_rules_file_that_compose_mounts():

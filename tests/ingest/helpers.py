@@ -126,6 +126,11 @@ def event(kind: str = "post", **fields: Any) -> dict[str, Any]:
         "post": {"actor": "ameena", "post_id": "p1"},
         "reply": {"actor": "robert", "post_id": "r1", "parent_id": "p1", "root_id": "p1"},
         "click": {"target": "ameena", "actor": None, "post_id": "p1", "url": "https://example.org/a"},
+        "share": {"actor": "robert", "target": "ameena", "post_id": "p1", "url": "https://example.org/p1"},
+        "like": {"actor": "robert", "target": "ameena", "post_id": "p1"},
+        "conversion": {"target": "ameena", "order_id": "o1", "value": 19.99, "actor": "sharon", "post_id": "p1",
+                       "url": "https://shop.example.org/o1", "currency": "USD"},
+        "refund": {"order_id": "o1", "value": 5.5, "actor": "sharon"},
     }
     result: dict[str, Any] = {"id": f"{kind}-{time.perf_counter_ns()}", "type": kind, "ts": NOW_MS - 60_000,
                               **base[kind]}

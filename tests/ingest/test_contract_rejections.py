@@ -1,5 +1,5 @@
-"""Contract §1, rule by rule: every way an event can be invalid is rejected with its index, id,
-a readable reason and a bounded metric label, while the valid event next to it is written."""
+"""Contract §1 and §6, rule by rule: every way an event can be invalid is rejected with its index,
+id, a readable reason and a bounded metric label, while the valid event next to it is written."""
 from __future__ import annotations
 
 import re
@@ -18,6 +18,10 @@ REQUIRED = {
     "post": ("id", "type", "ts", "actor", "post_id"),
     "reply": ("id", "type", "ts", "actor", "post_id", "parent_id", "root_id"),
     "click": ("id", "type", "ts", "target"),
+    "share": ("id", "type", "ts", "actor", "target", "post_id"),
+    "like": ("id", "type", "ts", "actor", "target", "post_id"),
+    "conversion": ("id", "type", "ts", "target", "order_id", "value"),
+    "refund": ("id", "type", "ts", "order_id"),
 }
 MINUTE_MS = 60_000
 
@@ -31,7 +35,7 @@ REJECTED = [
     *[_case(kind, "missing_field", f"missing required field `{name}`", **{name: DELETE})
       for kind, names in REQUIRED.items() for name in names],
     *[_case(kind, "wrong_type", "Expected `str`, got `null`", **{name: None})
-      for kind, names in REQUIRED.items() for name in names if name not in ("type", "ts")],
+      for kind, names in REQUIRED.items() for name in names if name not in ("type", "ts", "value")],
     # lengths: id 1-128, accounts and post ids 1-256, url <= 2048
     _case("post", "bad_length", "length >= 1", id=""),
     _case("post", "bad_length", "length <= 128", id="i" * 129),
@@ -43,6 +47,13 @@ REJECTED = [
     _case("reply", "bad_length", "length <= 256", parent_id="p" * 257),
     _case("click", "bad_length", "length <= 256", target="t" * 257),
     _case("click", "bad_length", "length <= 2048", url="https://x.org/" + "u" * 2035),
+    _case("share", "bad_length", "length <= 256", post_id="p" * 257),
+    _case("share", "bad_length", "length <= 2048", url="https://x.org/" + "u" * 2035),
+    _case("like", "bad_length", "length >= 1", actor=""),
+    _case("conversion", "bad_length", "length >= 1", order_id=""),
+    _case("conversion", "bad_length", "length <= 256", order_id="o" * 257),
+    _case("refund", "bad_length", "length <= 256", order_id="o" * 257),
+    _case("refund", "bad_length", "length >= 1", actor=""),
     # ts: RFC 3339 with an offset or integer ms; not before 2000, not > 5 minutes ahead
     _case("post", "ts_without_offset", "must carry a UTC offset", ts="2026-11-20T09:00:00"),
     _case("post", "ts_malformed", "Invalid RFC3339", ts="20 Nov 2026"),
@@ -58,8 +69,30 @@ REJECTED = [
     _case("follow", "self_follow", "must differ from `actor`", actor="sharon", target="sharon"),
     _case("unfollow", "self_follow", "must differ from `actor`", actor="sharon", target="sharon"),
     _case("reply", "self_reply", "must differ from `post_id`", post_id="r9", parent_id="r9"),
+    # money (contract §6): a JSON number, >= 0 for an order and > 0 for a refund, at most 4 decimal
+    # places, within Decimal(18, 4), in the deployment's currency
+    _case("conversion", "wrong_type", "Expected `number`, got `null`", value=None),
+    _case("conversion", "wrong_type", "Expected `number`, got `str`", value="19.99"),
+    _case("conversion", "wrong_type", "Expected `number`, got `bool`", value=True),
+    _case("conversion", "wrong_type", "Expected `number`, got `object`", value={"amount": 5}),
+    _case("refund", "wrong_type", "Expected `number`, got `str`", value="all"),
+    _case("refund", "wrong_type", "Expected `number`, got `array`", value=[5]),
+    _case("conversion", "negative_value", "`value` must not be negative", value=-0.01),
+    _case("refund", "negative_value", "`value` must not be negative", value=-5),
+    _case("refund", "zero_refund", "must be greater than 0", value=0),
+    _case("refund", "zero_refund", "must be greater than 0", value=-0.0),
+    _case("conversion", "too_many_decimals", "more than 4 decimal places", value=19.99999),
+    _case("refund", "too_many_decimals", "more than 4 decimal places", value=1e-5),
+    _case("conversion", "value_too_large", "at most 99999999999999.9999", value=100_000_000_000_000),
+    _case("conversion", "value_too_large", "at most 99999999999999.9999", value=msgspec.Raw(b"1e400")),
+    _case("conversion", "foreign_currency", "differs from this deployment's currency USD", currency="EUR"),
+    _case("conversion", "foreign_currency", "differs from this deployment's currency USD", currency=""),
+    _case("refund", "foreign_currency", "differs from this deployment's currency USD", currency="usd dollars"),
+    _case("conversion", "wrong_type", "Expected `str | null`, got `int`", currency=840),
     # types
-    _case("post", "unknown_type", "unknown event type", type="like"),
+    _case("post", "unknown_type", "unknown event type", type="retweet"),
+    _case("post", "unknown_type", "unknown event type", type="Like"),
+    _case("conversion", "unknown_type", "unknown event type", type="order"),
     _case("post", "unknown_type", "unknown event type", type="Post"),
     _case("post", "wrong_type", "Expected `str`, got `int`", actor=5),
     _case("click", "wrong_type", "Expected `str | null`, got `int`", url=7),

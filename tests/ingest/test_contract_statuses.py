@@ -181,7 +181,11 @@ def test_healthz_readyz_openapi(ingest):
     operation = document["paths"]["/v1/events"]["post"]
     assert {"202", "400", "401", "413", "503"} <= set(operation["responses"])
     assert {"application/json", "application/x-ndjson"} <= set(operation["requestBody"]["content"])
-    assert {"Follow", "Unfollow", "Post", "Reply", "Click", "IngestResult"} <= set(document["components"]["schemas"])
+    schemas = document["components"]["schemas"]
+    assert {"Follow", "Unfollow", "Post", "Reply", "Click", "Share", "Like", "Conversion", "Refund",
+            "IngestResult"} <= set(schemas)
+    assert schemas["Conversion"]["properties"]["value"]["type"] == "number"  # money is a JSON number
+    assert set(schemas["Conversion"]["required"]) == {"id", "type", "ts", "target", "order_id", "value"}
 
 
 def test_metrics_count_requests_events_and_rejection_reasons(ingest):

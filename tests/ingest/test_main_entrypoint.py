@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.stack.processes import free_port
+from shared.api_keys import KeysFile
 from tests.ingest.helpers import API_KEY, event
 
 
@@ -27,13 +28,19 @@ def test_refuses_to_start_without_an_api_key(keys):
     result = subprocess.run([sys.executable, "-m", "services.ingest"], env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
-    assert "RICHNESS_API_KEYS" in result.stderr
+    assert "RICHNESS_API_KEYS" in result.stderr and "RICHNESS_API_KEYS_FILE" in result.stderr
 
 
 @pytest.mark.broker
-def test_serves_with_topics_created_and_no_event_content_in_its_log(kafka_settings, tmp_path):
+@pytest.mark.parametrize("keys_from", ["RICHNESS_API_KEYS", "keys file"])
+def test_serves_with_topics_created_and_no_event_content_in_its_log(kafka_settings, tmp_path, keys_from):
     port = free_port()
-    env = _env(api_keys=f"other-key,{API_KEY}", kafka_bootstrap=kafka_settings.kafka_bootstrap,
+    if keys_from == "keys file":  # a keys file alone is enough (it may also start empty)
+        KeysFile(tmp_path / "keys.json").add("tests", API_KEY)
+        auth = {"api_keys_file": str(tmp_path / "keys.json")}
+    else:
+        auth = {"api_keys": f"other-key,{API_KEY}"}
+    env = _env(**auth, kafka_bootstrap=kafka_settings.kafka_bootstrap,
                kafka_compat="tansu", events_topic=kafka_settings.events_topic,
                facts_topic=kafka_settings.facts_topic, dead_letter_topic=kafka_settings.dead_letter_topic,
                ingest_port=str(port))

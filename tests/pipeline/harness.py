@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 import httpx
+import msgspec
 
 from services.stack import components
 from services.stack.drain import drain
@@ -22,6 +23,9 @@ from shared.clickhouse.schema import migrate
 from shared.config import Settings
 from shared.events import Event
 from tests.conftest import settings_for
+
+# Money (Decimal) as JSON numbers, digit for digit, as clients send it.
+encode_events = msgspec.json.Encoder(decimal_format="number").encode
 
 VIEW_KEYS = {
     "events": ("id",),
@@ -74,8 +78,10 @@ class Pipeline:
         accepted = 0
         with httpx.Client(timeout=60) as http:
             for start in range(0, len(events), batch):
-                response = http.post(f"{self.ingest_url}/v1/events", json=events[start:start + batch],
-                                     headers={"Authorization": f"Bearer {self.api_key}"})
+                body = encode_events(events[start:start + batch])
+                response = http.post(f"{self.ingest_url}/v1/events", content=body,
+                                     headers={"Authorization": f"Bearer {self.api_key}",
+                                              "Content-Type": "application/json"})
                 assert response.status_code == 202, response.text
                 body = response.json()
                 assert body["rejected"] == 0, body["errors"][:3]

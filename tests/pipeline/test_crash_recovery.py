@@ -3,7 +3,6 @@ and ClickHouse stopped for 30 s mid-stream. At-least-once delivery + versioned, 
 facts => no loss and no double count."""
 from __future__ import annotations
 
-import json
 import re
 import random
 import threading
@@ -16,13 +15,13 @@ from tests.conftest import start_clickhouse
 from services.stack import components
 from services.stack.processes import free_port, spawn, stop, wait_healthy
 from tests.pipeline.generator import event_set
-from tests.pipeline.harness import Pipeline, assert_views_equal, reference_rows
+from tests.pipeline.harness import Pipeline, assert_views_equal, encode_events, reference_rows
 
 pytestmark = [pytest.mark.broker, pytest.mark.clickhouse]
 
 
 def expected_for(delivery):
-    return reference_rows(parse_event(json.dumps(e)) for e in delivery)
+    return reference_rows(parse_event(encode_events(e)) for e in delivery)
 
 
 def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float = 0.05) -> threading.Thread:

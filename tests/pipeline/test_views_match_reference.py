@@ -7,7 +7,7 @@ import pytest
 from shared.events import parse_event
 from tests.contract_examples import CONTRACT_EXAMPLES
 from tests.pipeline.generator import event_set
-from tests.pipeline.harness import Pipeline, assert_views_equal, reference_rows
+from tests.pipeline.harness import Pipeline, assert_views_equal, encode_events, reference_rows
 
 pytestmark = [pytest.mark.broker, pytest.mark.clickhouse]
 
@@ -20,9 +20,7 @@ def pipeline(broker, clickhouse, tmp_path):
 
 
 def expected_for(delivery: list[dict]):
-    import json
-
-    return reference_rows(parse_event(json.dumps(e)) for e in delivery)
+    return reference_rows(parse_event(encode_events(e)) for e in delivery)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -4,7 +4,6 @@ the accounts' story, a planted drop)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import statistics
 import subprocess
@@ -12,14 +11,17 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from services.simulate.model import (BACKSTORY_DAYS, BIG, DAY_MS, RICH, STEADY, Drop, SimulationConfig,
                                      account_names, simulate)
 from shared.events import parse_event
 
+encode = msgspec.json.Encoder(decimal_format="number").encode  # as the sender sends them
 END = datetime(2026, 11, 20, tzinfo=timezone.utc)
 CONFIG = SimulationConfig(seed=3, end=END, days=14, events=20_000)
 END_MS = int(END.timestamp() * 1000)
@@ -63,11 +65,12 @@ def received_engagement(events: list[dict]) -> Counter:
 
 
 def test_same_config_same_events_whatever_the_hash_seed(events):
-    digest = hashlib.sha256(json.dumps(events).encode()).hexdigest()
-    script = ("import hashlib, json, sys; from datetime import datetime, timezone; "
+    digest = hashlib.sha256(encode(events)).hexdigest()
+    script = ("import hashlib, msgspec; from datetime import datetime, timezone; "
               "from services.simulate.model import SimulationConfig, simulate; "
               "events = list(simulate(SimulationConfig(seed=3, end=datetime(2026, 11, 20, tzinfo=timezone.utc), "
-              "days=14, events=20_000))); print(hashlib.sha256(json.dumps(events).encode()).hexdigest())")
+              "days=14, events=20_000))); "
+              "print(hashlib.sha256(msgspec.json.Encoder(decimal_format='number').encode(events)).hexdigest())")
     root = Path(__file__).resolve().parents[2]
     for hash_seed in ("1", "2"):
         other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root,
@@ -81,6 +84,8 @@ def test_ids_are_unique_and_distinct_between_simulations(events):
     assert len(set(ids)) == len(ids)
     post_ids = [e["post_id"] for e in events if e["type"] in ("post", "reply")]
     assert len(set(post_ids)) == len(post_ids)
+    order_ids = [e["order_id"] for e in events if e["type"] == "conversion"]
+    assert len(set(order_ids)) == len(order_ids)
     # Another window (a later day) or seed names its events differently; a drop does not.
     assert replace(CONFIG, end=END + timedelta(days=1)).id_prefix != CONFIG.id_prefix
     assert replace(CONFIG, seed=4).id_prefix != CONFIG.id_prefix
@@ -90,7 +95,7 @@ def test_ids_are_unique_and_distinct_between_simulations(events):
 def test_every_event_is_valid_per_the_contract_and_inside_its_window(events):
     now = END_MS + 60_000
     for event in events:
-        parsed = parse_event(json.dumps(event), received_at_ms=now)
+        parsed = parse_event(encode(event), received_at_ms=now)
         assert parsed.id == event["id"]
     first = END_MS - (CONFIG.days + BACKSTORY_DAYS) * DAY_MS
     assert all(first <= e["ts"] < END_MS for e in events)
@@ -189,8 +194,12 @@ def test_planted_drop_removes_only_the_accounts_engagement_on_the_last_day(event
     last_day = END_MS - DAY_MS
     owner = {e["post_id"]: e["actor"] for e in events if e["type"] == "post"}
     assert removed and all(e["ts"] >= last_day for e in removed)
-    assert all(e["target"] == STEADY if e["type"] == "click" else owner[e["root_id"]] == STEADY for e in removed)
-    assert {e["type"] for e in removed} == {"click", "reply"}
+    orders = {e["order_id"]: e for e in events if e["type"] == "conversion"}
+    assert all(owner[e["root_id"]] == STEADY if e["type"] == "reply"
+               else orders[e["order_id"]]["target"] == STEADY if e["type"] == "refund"
+               else e["target"] == STEADY for e in removed)
+    assert {"click", "reply", "like", "conversion"} <= {e["type"] for e in removed} <= \
+        {"click", "reply", "like", "share", "conversion", "refund"}
 
     def last_day_engagement(stream: list[dict]) -> int:
         return received_engagement([e for e in stream if e["ts"] >= last_day or e["type"] == "post"])[STEADY]
@@ -214,3 +223,78 @@ def test_account_names_are_unique_handles():
     names = account_names(5, 3_000)
     assert len(set(names)) == 3_000 and names[:3] == [BIG, STEADY, RICH]
     assert all(name.replace("_", "").replace(".", "").isalnum() and name.islower() for name in names)
+
+
+# --- contract v1.1: likes, shares, orders, refunds ---------------------------------------------------
+
+def test_likes_and_shares_are_heavy_tailed_and_most_posts_get_none(events):
+    posts = [e["post_id"] for e in events if e["type"] == "post"]
+    for kind in ("like", "share"):
+        per_post = Counter(e["post_id"] for e in events if e["type"] == kind and e["actor"] != e["target"])
+        counts = sorted((per_post[p] for p in posts), reverse=True)
+        assert counts.count(0) > 0.5 * len(posts), kind
+        assert sum(counts[:len(counts) // 10]) > 0.5 * sum(counts), kind  # the top 10 % of posts get most
+        assert counts[0] >= 20, kind
+    kinds = Counter(e["type"] for e in events)
+    assert 2 * kinds["share"] < kinds["like"] < kinds["click"]
+
+
+def test_likes_and_shares_come_mostly_from_followers_with_repeats_and_self_likes(events):
+    edges = final_edges(events)
+    likes = [e for e in events if e["type"] == "like"]
+    others = [e for e in likes if e["actor"] != e["target"]]
+    assert sum((e["actor"], e["target"]) in edges for e in others) > 0.6 * len(others)
+    per_actor_and_post = Counter((e["actor"], e["post_id"]) for e in likes)
+    assert any(n > 1 for n in per_actor_and_post.values())  # re-taps: counted once
+    assert sum(e["actor"] == e["target"] for e in likes) > 0  # self-likes: counted nowhere
+    owner = {e["post_id"]: e["actor"] for e in events if e["type"] == "post"}
+    assert all(owner[e["post_id"]] == e["target"] for e in events if e["type"] in ("like", "share"))
+
+
+def test_orders_come_from_a_few_percent_of_clicks(events):
+    clicks = [e for e in events if e["type"] == "click"]
+    orders = [e for e in events if e["type"] == "conversion"]
+    assert 0.01 * len(clicks) < len(orders) < 0.08 * len(clicks)
+    clicked = {(e.get("actor"), e["target"]) for e in clicks}
+    assert all((o.get("actor"), o["target"]) in clicked for o in orders)  # the buyer clicked first
+    assert any("actor" not in o for o in orders)  # anonymous visitors buy too
+    for order in orders:
+        value = order["value"]
+        assert isinstance(value, Decimal) and value >= 1 and value == value.quantize(Decimal("0.01"))
+        assert "currency" not in order  # the deployment's currency, whatever it is
+
+
+def test_refunds_some_partial_some_twice_some_before_their_order():
+    # A longer window than the module's, so there are enough refunds to find every kind.
+    events = list(simulate(replace(CONFIG, events=60_000)))
+    orders = {e["order_id"]: e for e in events if e["type"] == "conversion"}
+    refunds = [e for e in events if e["type"] == "refund"]
+    refunded = {r["order_id"] for r in refunds}
+    assert 0.05 * len(orders) < len(refunded) < 0.2 * len(orders)
+    partial = [r for r in refunds if "value" in r and r["value"] < orders[r["order_id"]]["value"]]
+    assert partial and all(r["value"] > 0 for r in partial)
+    assert any(r["ts"] < orders[r["order_id"]]["ts"] for r in refunds if r["order_id"] in orders)
+    per_order = Counter(r["order_id"] for r in refunds)
+    assert any(n > 1 for n in per_order.values())
+    assert all(r.get("actor") == orders[r["order_id"]].get("actor") for r in refunds if r["order_id"] in orders)
+
+
+def test_money_speaks(events):
+    """The biggest account's followers buy little and return much; ameena's buy and keep."""
+    followers = Counter(account for _, account in final_edges(events))
+    orders: dict[str, dict] = {}
+    for event in events:
+        if event["type"] == "conversion":
+            orders.setdefault(event["order_id"], event)
+    kept: defaultdict[str, Decimal] = defaultdict(Decimal)
+    remaining = {order_id: order["value"] for order_id, order in orders.items()}
+    for order in orders.values():
+        kept[order["target"]] += order["value"]
+    for event in events:
+        if event["type"] == "refund" and event["order_id"] in orders:
+            amount = min(event.get("value", remaining[event["order_id"]]), remaining[event["order_id"]])
+            remaining[event["order_id"]] -= amount
+            kept[orders[event["order_id"]]["target"]] -= amount
+    per_follower = {a: kept[a] / n for a, n in followers.items() if n >= 10}
+    assert max(per_follower, key=per_follower.get) == RICH
+    assert per_follower[RICH] > 10 * per_follower[BIG]

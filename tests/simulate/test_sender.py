@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -52,3 +53,18 @@ def test_rate_caps_events_per_second():
         summary = send_events(EVENTS, client, batch_size=1000, rate=50)
     assert time.monotonic() - started >= 0.45 and max(len(batch) for batch in seen) <= 50
     assert summary.sent == 25
+
+
+
+def test_money_is_sent_as_json_numbers_digit_for_digit():
+    bodies: list[bytes] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(202, json={"accepted": 1, "rejected": 0, "errors": []})
+
+    order = {"id": "o", "type": "conversion", "ts": 1_763_632_800_000, "target": "ameena", "order_id": "A",
+             "value": Decimal("12345678901234.56")}  # more digits than a float holds
+    with EventSender("http://ingest", "key", transport=httpx.MockTransport(handle)) as client:
+        client.post([order])
+    assert b'"value":12345678901234.56}' in bodies[0]
