@@ -195,14 +195,25 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, readab
 @app.command()
 def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done in a few minutes."),
           repeats: int = typer.Option(None, "--repeats", min=1, help="Runs per figure (medians are reported)."),
-          out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file.")) -> None:
+          out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file."),
+          event_logs: bool = typer.Option(None, "--event-logs/--no-event-logs",
+                                          help="Also measure ingest and processor on the durable event log next to "
+                                               "the in-memory one (default: on in the full run)."),
+          restart_events: int = typer.Option(None, "--restart-events", min=0,
+                                             help="Also time `up` of a local stack holding this many events until "
+                                                  "ready and drained (default: 10^7 in the full run, 0 = skip).")) -> None:
     """Measure each stage against its own limit, side by side on this machine, and end with ONE
-    JSON line of figures. Runs on a private broker and ClickHouse; the local stack is not touched."""
+    JSON line of figures. Runs on a private broker and ClickHouse (and, for the restart, a local
+    stack of its own in a temporary directory); your local stack is not touched."""
     from services.bench.run import Plan, run, summary_line  # noqa: PLC0415 - heavy, only for this command
 
     plan = Plan.quick() if quick else Plan.full()
     if repeats:
         plan.repeats = repeats
+    if event_logs is not None:
+        plan.event_logs = event_logs
+    if restart_events is not None:
+        plan.restart_events = restart_events
     figures = run(plan, report=lambda line: console.print(line, highlight=False, soft_wrap=True))
     if out:
         out.write_text(json.dumps(figures, indent=2))
