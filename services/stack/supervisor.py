@@ -180,6 +180,9 @@ class LocalStack:
             if not force and self.stack_json.exists():
                 self._refuse_if_unsaved(self.info())
             was_running = [c.name for c in supervisor.components if c.alive()] if supervisor else []
+            for process in reversed(self._legacy_processes()):  # a stack started before supervision
+                if stop(process):
+                    was_running.append(process.name)
             if supervisor is not None:
                 process = supervisor.process()
                 if process.alive():
@@ -322,12 +325,12 @@ class LocalStack:
 
     # --- start and stop ---------------------------------------------------------------------
     def _refuse_if_running(self) -> None:
+        alive = [f"{p.name} (pid {p.pid})" for p in self._legacy_processes() if p.alive()]
         supervisor = states.load(self.supervisor_json)
-        if supervisor is None:
-            return
-        alive = [f"{c.name} (pid {c.pid})" for c in supervisor.components if c.alive()]
-        if supervisor.process().alive():
-            alive.insert(0, f"supervisor (pid {supervisor.pid})")
+        if supervisor is not None:
+            alive += [f"{c.name} (pid {c.pid})" for c in supervisor.components if c.alive()]
+            if supervisor.process().alive():
+                alive.insert(0, f"supervisor (pid {supervisor.pid})")
         if alive:
             raise StackError(f"the stack in {self.dir} is already up: {', '.join(alive)}. "
                              f"Run `richness down --data-dir {self.dir}` first.")
@@ -369,6 +372,13 @@ class LocalStack:
     def _clear_leftovers(self) -> None:
         """Kill whatever still carries this stack's marker (a killed supervisor's orphans)."""
         kill_processes(processes_marked(f"{MARKER}={self.dir}"))
+
+    def _legacy_processes(self) -> list[Running]:
+        """What a stack started by an earlier version (no supervisor) listed in DIR/run.json."""
+        try:
+            return [Running(**entry) for entry in json.loads((self.dir / "run.json").read_text())]
+        except (OSError, ValueError, TypeError):
+            return []
 
     def _refuse_if_unsaved(self, info: StackInfo) -> None:
         if info.event_log != "memory":
