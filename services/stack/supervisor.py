@@ -210,7 +210,8 @@ class LocalStack:
                                 state=supervisor.phase if alive else "down")]
         for c in supervisor.components:
             running = c.alive()
-            shown = c.state if running or c.state in ("waiting", "stopped") else "down"
+            # "waiting" (for its restart) only means something while a supervisor is there to restart it
+            shown = c.state if running or (alive and c.state in ("waiting", "stopped")) else "down"
             rows.append(ComponentStatus(c.name, c.pid, running, c.log, shown, c.restarts, c.last_exit,
                                         c.last_exit_at, c.failing))
         return rows
