@@ -21,7 +21,7 @@ import pytest
 
 from shared.events import parse_event
 from tests.pipeline.generator import event_set
-from tests.pipeline.harness import assert_views_equal, reference_rows
+from tests.pipeline.harness import assert_views_equal, encode_events, reference_rows
 from tests.stack.helpers import component, richness, stack_processes, views, wait_for
 
 pytestmark = pytest.mark.stack
@@ -36,7 +36,7 @@ class Sender(threading.Thread):
     def __init__(self, info: dict, delivery: list[dict], pause_s: float = 0.1):
         super().__init__(daemon=True)
         self.url = f"{info['ingest_url']}/v1/events"
-        self.headers = {"Authorization": f"Bearer {info['api_key']}"}
+        self.headers = {"Authorization": f"Bearer {info['api_key']}", "Content-Type": "application/json"}
         self.requests = [delivery[i:i + REQUEST_EVENTS] for i in range(0, len(delivery), REQUEST_EVENTS)]
         self.pause_s = pause_s
         self.sent = 0  # requests accepted so far
@@ -44,16 +44,23 @@ class Sender(threading.Thread):
         self.error: str | None = None
 
     def run(self) -> None:
+        try:
+            self._send_all()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def _send_all(self) -> None:
         with httpx.Client(timeout=30) as http:
             for events in self.requests:
                 deadline = time.monotonic() + 240
+                body = encode_events(events)
                 while True:
                     try:
-                        response = http.post(self.url, json=events, headers=self.headers)
+                        response = http.post(self.url, content=body, headers=self.headers)
                         if response.status_code == 202:
-                            body = response.json()
-                            if body["accepted"] != len(events):
-                                self.error = f"not all accepted: {body}"
+                            answer = response.json()
+                            if answer["accepted"] != len(events):
+                                self.error = f"not all accepted: {answer}"
                                 return
                             break
                     except httpx.HTTPError:
@@ -106,7 +113,7 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(tmp_path, victim):
         richness("drain", "--data-dir", str(data_dir), "--timeout", "170")
 
         info = json.loads((data_dir / "stack.json").read_text())
-        expected = reference_rows(parse_event(json.dumps(e)) for e in delivery)
+        expected = reference_rows(parse_event(encode_events(e)) for e in delivery)
         client = clickhouse_connect.get_client(dsn=info["clickhouse_url"], username=info["clickhouse_reader_user"],
                                                password=info["clickhouse_reader_password"])
         rows, distinct = client.query("SELECT count(), uniqExact(id) FROM richness.events").result_rows[0]
