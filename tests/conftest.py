@@ -51,8 +51,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory):
             wait_healthy(spec, started[-1])
         yield Broker(f"127.0.0.1:{port}", started[-1], started[0] if len(started) > 1 else None)
     finally:
-        for running in reversed(started):
+        for spec, running in reversed(list(zip(specs, started))):
             stop(running)
+            spec.after_stop()
 
 
 def start_clickhouse(home: Path, log_dir: Path, http_port: int | None = None,

@@ -56,6 +56,7 @@ class Bench:
         self.dir = Path(tempfile.mkdtemp(prefix="richness-bench-"))
         self.logs = self.dir / "logs"
         self.processes = []
+        self.after_stop = []  # each component's tidying once stopped (Spec.after_stop)
 
     # --- set-up ---------------------------------------------------------------------------
     def __enter__(self) -> "Bench":
@@ -68,6 +69,7 @@ class Bench:
         for spec in specs:
             running = spawn(spec, self.logs)
             self.processes.append(running)
+            self.after_stop.append(spec.after_stop)
             wait_healthy(spec, running)
         self.base = Settings(kafka_bootstrap=f"127.0.0.1:{broker_port}", kafka_compat="tansu", partitions=2,
                              clickhouse_url=f"http://127.0.0.1:{http_port}", clickhouse_user="richness",
@@ -78,6 +80,8 @@ class Bench:
     def __exit__(self, *exc) -> None:
         for running in reversed(self.processes):
             stop(running)
+        for tidy in self.after_stop:
+            tidy()
 
     def fresh_settings(self, **overrides) -> Settings:
         """Private topics and consumer groups for one measurement."""

@@ -16,7 +16,6 @@ import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import httpx
 
@@ -95,6 +94,7 @@ def log_store(store: LogStore) -> Spec:
         healthy=lambda: log_store_ready(store),
         start_timeout_s=60,
         stop_timeout_s=20,
+        after_stop=lambda: remove_log_store_sockets(store.ports),
     )
 
 
@@ -119,10 +119,12 @@ def private_event_log(kind: str, home: Path, broker_port: int) -> list[Spec]:
     return [log_store(store), broker(broker_port, store)]
 
 
-def remove_log_store_sockets(ports: Iterable[int]) -> None:
+def remove_log_store_sockets(ports: dict[str, int]) -> None:
     """SeaweedFS leaves Unix sockets named after its ports in /tmp (``seaweedfs-s3-PORT.sock``,
-    ``seaweedfs-master-grpc-PORT.sock``…): remove ours once it has stopped."""
-    for port in ports:
+    ``seaweedfs-master-grpc-PORT.sock``…): remove ours once it has stopped. ``ports`` by
+    ``LogStore.PORT_NAMES``; the admin's gRPC listens at its port + 10000."""
+    numbers = set(ports.values()) | ({ports["admin"] + 10_000} if "admin" in ports else set())
+    for port in numbers:
         for path in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
             try:
                 if stat.S_ISSOCK(path.lstat().st_mode) and path.lstat().st_uid == os.getuid():

@@ -166,6 +166,7 @@ class Supervisor:
                 self._spawn(child)
 
     def _exited(self, child: Child, reason: str) -> None:
+        child.spec.after_stop()
         state = child.state
         uptime = time.monotonic() - child.started_at
         child.running = None
@@ -194,6 +195,7 @@ class Supervisor:
                 stop(child.running)
                 exit_status(child.running.pid)
                 child.running = None
+                child.spec.after_stop()
             child.state.state, child.state.pid, child.state.start_time = "stopped", None, None
             self._save()
 

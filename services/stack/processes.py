@@ -65,6 +65,8 @@ class Spec:
     healthy: Callable[[], bool] = lambda: True
     start_timeout_s: float = 60.0
     stop_timeout_s: float = 20.0
+    # Tidying once the process is gone, whichever way it went (e.g. sockets it leaves in /tmp).
+    after_stop: Callable[[], None] = lambda: None
 
 
 @dataclass

@@ -194,7 +194,8 @@ class LocalStack:
                         stop(component.process())
             self._clear_leftovers()
             ports = json.loads((self.dir / "ports.json").read_text()) if (self.dir / "ports.json").exists() else {}
-            components.remove_log_store_sockets(port for name, port in ports.items() if name.startswith("log_"))
+            components.remove_log_store_sockets({name.removeprefix("log_"): port for name, port in ports.items()
+                                                 if name.startswith("log_")})
             os.sync()  # what the event log and ClickHouse wrote leaves the page cache now
             for path in (self.stack_json, self.supervisor_json, self.plan_json, self.dir / "run.json"):
                 path.unlink(missing_ok=True)
