@@ -16,7 +16,9 @@ from shared.events import DEFAULT_CURRENCY
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RICHNESS_", extra="ignore")
+    # An empty variable counts as unset: docker-compose passes ${RICHNESS_X:-} through without
+    # a default of its own, so every default lives here.
+    model_config = SettingsConfigDict(env_prefix="RICHNESS_", extra="ignore", env_ignore_empty=True)
 
     # --- event log -------------------------------------------------------------------------
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -28,8 +30,10 @@ class Settings(BaseSettings):
     # Account changes from the processor's event rules to its account rules (partitioned by account).
     changes_topic: str = "richness.changes"
     dead_letter_topic: str = "richness.dead-letter"
-    # Partition count used when the project creates its topics. Fixed for a topic's life:
-    # keys are routed by hash, so changing it would move keys away from their state.
+    # Partition count used when the project creates its topics: THE default, for the local stack
+    # and compose alike (`richness up` refuses when existing topics disagree). Fixed for a
+    # topic's life: keys are routed by hash, so changing it would move keys away from their state.
+    # It caps the processor workers that share the work.
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
     produce_timeout_s: float = Field(default=10.0, gt=0)

@@ -1,7 +1,11 @@
 """Real components for the tests: one broker and one ClickHouse per test session, started
-exactly as ``richness up`` starts them (free 127.0.0.1 ports, torn down at the end)."""
+exactly as ``richness up`` starts them (free 127.0.0.1 ports, torn down at the end).
+
+The session broker keeps its log the way ``richness up`` does by default: durable, on a local
+S3 store. ``RICHNESS_TEST_EVENT_LOG=memory`` runs the suite on the in-memory log instead."""
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,7 +21,8 @@ from shared.config import Settings
 @dataclass
 class Broker:
     bootstrap: str
-    running: Running
+    running: Running  # the broker itself
+    store: Running | None = None  # its log store, when durable
 
 
 @dataclass
@@ -36,13 +41,19 @@ class ClickHouse:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
-    spec = components.broker(port)
-    running = spawn(spec, tmp_path_factory.mktemp("broker-logs"))
+    specs = components.private_event_log(os.environ.get("RICHNESS_TEST_EVENT_LOG", "durable"),
+                                         tmp_path_factory.mktemp("eventlog"), port)
+    logs = tmp_path_factory.mktemp("broker-logs")
+    started: list[Running] = []
     try:
-        wait_healthy(spec, running)
-        yield Broker(f"127.0.0.1:{port}", running)
+        for spec in specs:
+            started.append(spawn(spec, logs))
+            wait_healthy(spec, started[-1])
+        yield Broker(f"127.0.0.1:{port}", started[-1], started[0] if len(started) > 1 else None)
     finally:
-        stop(running)
+        for spec, running in reversed(list(zip(specs, started))):
+            stop(running)
+            spec.after_stop()
 
 
 def start_clickhouse(home: Path, log_dir: Path, http_port: int | None = None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from services.bench import stages
+from services.bench import event_logs, stages
 from services.bench.workload import iter_events
 from services.stack import components
 from services.stack.processes import free_port, spawn, stop, wait_healthy
@@ -33,6 +33,10 @@ class Plan:
     freshness_rate: int = 5_000
     freshness_seconds: float = 20.0
     scaling: list[int] = field(default_factory=list)  # processor/sink sizes for the scaling table
+    # services.bench.event_logs: ingest and processor on the durable log next to the in-memory one,
+    # and the restart of a local stack holding this many events (0: skip).
+    event_logs: bool = False
+    restart_events: int = 0
 
     @classmethod
     def quick(cls) -> "Plan":
@@ -41,28 +45,31 @@ class Plan:
     @classmethod
     def full(cls) -> "Plan":
         return cls(events=200_000, processor_events=500_000, sink_rows=1_000_000, repeats=5,
-                   freshness_seconds=60.0, scaling=[10**5, 10**6, 10**7])
+                   freshness_seconds=60.0, scaling=[10**5, 10**6, 10**7], event_logs=True, restart_events=10**7)
 
 
 class Bench:
-    def __init__(self, plan: Plan, report: Report = print):
+    def __init__(self, plan: Plan, report: Report = print, event_log: str = "memory"):
         self.plan = plan
         self.report = report
+        self.event_log = event_log  # the private broker's log: "memory" or "durable" (as `richness up`)
         self.dir = Path(tempfile.mkdtemp(prefix="richness-bench-"))
         self.logs = self.dir / "logs"
         self.processes = []
+        self.after_stop = []  # each component's tidying once stopped (Spec.after_stop)
 
     # --- set-up ---------------------------------------------------------------------------
     def __enter__(self) -> "Bench":
         broker_port, http_port = free_port(), free_port()
         self.admin_password = secrets.token_urlsafe(16)
-        specs = [components.broker(broker_port),
+        specs = [*components.private_event_log(self.event_log, self.dir / "eventlog", broker_port),
                  components.clickhouse(self.dir / "clickhouse", http_port=http_port, tcp_port=free_port(),
                                        admin_user="richness", admin_password=self.admin_password,
                                        reader_user="richness_reader", reader_password=secrets.token_urlsafe(16))]
         for spec in specs:
             running = spawn(spec, self.logs)
             self.processes.append(running)
+            self.after_stop.append(spec.after_stop)
             wait_healthy(spec, running)
         self.base = Settings(kafka_bootstrap=f"127.0.0.1:{broker_port}", kafka_compat="tansu", partitions=2,
                              clickhouse_url=f"http://127.0.0.1:{http_port}", clickhouse_user="richness",
@@ -73,6 +80,8 @@ class Bench:
     def __exit__(self, *exc) -> None:
         for running in reversed(self.processes):
             stop(running)
+        for tidy in self.after_stop:
+            tidy()
 
     def fresh_settings(self, **overrides) -> Settings:
         """Private topics and consumer groups for one measurement."""
@@ -177,6 +186,7 @@ def run(plan: Plan, report: Report = print) -> dict:
         figures = {**bench.ingest(), **bench.processor(), **bench.sink(), **bench.freshness()}
         if plan.scaling:
             figures["scaling"] = bench.scaling()
+    figures.update(event_logs.figures(plan, report))
     figures["bench_seconds"] = round(time.perf_counter() - started)
     return figures
 

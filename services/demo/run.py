@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,6 +41,9 @@ class DemoOptions:
     events: int = 50_000
     drop_account: str | None = "robert"
     drop_percent: float = 60.0
+    # The activity is sent over this many seconds (0: as fast as the API takes it), so the
+    # pipeline dashboard has several Prometheus scrapes of live traffic to draw.
+    send_seconds: float = 20.0
     drain_timeout_s: float = 600.0
 
 
@@ -58,6 +62,7 @@ class Demo:
     delivered: list[dict] = field(default_factory=list)  # notifications the demo's webhook received
     pictures: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
 
 
 def start_stack(demo: Demo) -> None:
@@ -82,7 +87,9 @@ def simulate_activity(demo: Demo) -> None:
     demo.simulation = SimulationConfig(seed=options.seed, end=start_of_today(), days=options.days,
                                        events=options.events, drop=drop)
     try:
-        demo.sent = run_simulation(demo.simulation, demo.stack.ingest_url, demo.stack.api_key, demo.console)
+        rate = options.events / options.send_seconds if options.send_seconds else 0.0
+        demo.sent = run_simulation(demo.simulation, demo.stack.ingest_url, demo.stack.api_key, demo.console,
+                                   rate=rate, batch_size=min(2000, max(100, int(rate / 4))) if rate else 2000)
     except (ValueError, SendFailed) as exc:
         raise DemoFailed(f"the simulation failed: {exc}") from exc
     if demo.sent.rejected:
@@ -187,14 +194,50 @@ def catch_the_drop(demo: Demo) -> None:
 
 
 def draw_dashboards(demo: Demo) -> None:
+    """The engagement dashboards over their own ranges; the pipeline's (Prometheus) over the
+    demo's minutes, from the stack's Prometheus when it runs one."""
     from services.dashboards.render import render_dashboards  # noqa: PLC0415 - matplotlib is slow to load
+    from shared.grafana import provisioning  # noqa: PLC0415
 
     out = demo.options.data_dir / "dashboards"
-    with demo.console.status("drawing the Grafana dashboards from ClickHouse…"):
-        demo.pictures = render_dashboards(demo.settings, out)
-    for path in demo.pictures:
+    boards = provisioning.dashboards()
+    live = [b["uid"] for b in boards if any(provisioning.target_datasource(panel, target).get("type")
+                                                == provisioning.PROMETHEUS_TYPE
+                                                for panel in provisioning.panels(b) for target in panel.get("targets", []))]
+    prometheus = {}
+    if demo.stack.prometheus_url:
+        prometheus = {"prometheus_url": demo.stack.prometheus_url, "scrape_interval": demo.stack.prometheus_scrape_interval}
+        wait_for_scrape(demo.stack.prometheus_url, after=time.time())  # the drained state, scraped
+    else:
+        demo.console.print("no Prometheus in this stack: the pipeline dashboard shows no data "
+                           "(install Debian's prometheus and restart the stack)", style="yellow", highlight=False)
+    with demo.console.status("drawing the Grafana dashboards from ClickHouse and Prometheus…"):
+        now = datetime.now(timezone.utc)
+        demo.pictures = render_dashboards(demo.settings, out, uids=[b["uid"] for b in boards if b["uid"] not in live],
+                                          now=now, **prometheus)
+        if live:
+            window_start = now - timedelta(seconds=max(30.0, time.monotonic() - demo.started + 5))
+            demo.pictures += render_dashboards(demo.settings, out, window_start, now, uids=live, now=now, **prometheus)
+    for path in sorted(demo.pictures):
         demo.console.print(f"wrote {path}", highlight=False)
+    if live and demo.stack.prometheus_url:
+        demo.console.print(f"the pipeline health dashboard shows this run, live from Prometheus at "
+                           f"{demo.stack.prometheus_url}", highlight=False)
     demo.console.print("redraw them any time: [bold]richness dashboards render --out DIR[/]", highlight=False)
+
+
+def wait_for_scrape(prometheus_url: str, after: float, timeout_s: float = 30.0) -> None:
+    """Until Prometheus has scraped every target once more since ``after`` (Unix time)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            targets = httpx.get(f"{prometheus_url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+            if targets and all(datetime.fromisoformat(t["lastScrape"].replace("Z", "+00:00")).timestamp() > after
+                               for t in targets):
+                return
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        time.sleep(0.5)
 
 
 def deliver_the_alert(demo: Demo) -> None:

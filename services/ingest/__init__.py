@@ -2,5 +2,5 @@
 
 ``app`` (HTTP surface) -> ``body`` (size limit, framing) -> ``validation`` (per-event contract
 checks) -> ``event_log`` (Kafka producer, acks=all). ``server`` runs it under uvicorn;
-``importer`` feeds files through the same API.
+``services.importers`` feeds files through the same API (with ``services.client``).
 """

@@ -17,21 +17,12 @@ from services.ingest.auth import ApiKeys, Check, Verdict
 from services.ingest.body import BadBody, BodyTooLarge, is_ndjson, read_limited, split_elements
 from services.ingest.event_log import EventLog, EventLogUnavailable
 from services.ingest.metrics import IngestMetrics
-from services.ingest.validation import Rejection, validate
+from services.ingest.validation import validate
 from shared.config import Settings
 from shared.events import IncomingEvent, now_ms
+from shared.ingest_api import ErrorBody, IngestResult
 
 log = logging.getLogger(__name__)
-
-
-class IngestResult(msgspec.Struct):
-    accepted: int
-    rejected: int
-    errors: list[Rejection]
-
-
-class ErrorBody(msgspec.Struct):
-    error: str
 
 
 _encode = msgspec.json.Encoder().encode

@@ -8,14 +8,7 @@ from typing import Any, Sequence
 import msgspec
 
 from shared.events import DEFAULT_CURRENCY, Event, EventError, parse_event
-
-
-class Rejection(msgspec.Struct):
-    """One invalid element, as reported to the client."""
-
-    index: int
-    id: str | None
-    error: str
+from shared.ingest_api import Rejection
 
 
 # Metric labels for rejections: a small fixed set derived from the reason's wording (the message

@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 import httpx
 import msgspec
 
-from services.ingest.client import IngestClient, IngestUnreachable
+from services.client.ingest import IngestClient, IngestError
+from shared.ingest_api import Rejection
 
 MAX_REPORTED_ERRORS = 20
 # Money (``decimal.Decimal``) as JSON numbers, digit for digit: the API takes a number, never a string.
@@ -23,12 +24,6 @@ _encode = msgspec.json.Encoder(decimal_format="number").encode
 
 class SendFailed(RuntimeError):
     """The ingest API refused the key or stayed unavailable; what was acknowledged stays."""
-
-
-@dataclass
-class Rejection:
-    id: str | None
-    error: str
 
 
 @dataclass
@@ -62,22 +57,10 @@ class EventSender:
     def post(self, events: list[dict]) -> tuple[int, list[Rejection]]:
         """Send one JSON array of events until it is answered; (accepted, rejections)."""
         try:
-            return _outcome(self._client.post(_encode(events)))
-        except IngestUnreachable as exc:
+            result = self._client.send(_encode(events))
+        except IngestError as exc:
             raise SendFailed(str(exc)) from None
-
-
-def _outcome(response: httpx.Response) -> tuple[int, list[Rejection]]:
-    if response.status_code == 401:
-        raise SendFailed("the ingest API refused the API key (401)")
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code in (202, 400) and isinstance(body, dict) and "accepted" in body:
-        return body["accepted"], [Rejection(e.get("id"), e["error"]) for e in body["errors"]]
-    detail = body.get("error") if isinstance(body, dict) else None
-    raise SendFailed(f"the ingest API answered {response.status_code}: {detail or response.text[:200]}")
+        return result.accepted, result.errors
 
 
 def send_events(events: Iterable[dict], client: EventSender, *, batch_size: int = 2000, rate: float = 0.0,

@@ -18,10 +18,15 @@ from shared.config import Settings
 from shared.kafka.lag import group_lag, partitions_of
 
 
+class DrainBlocked(RuntimeError):
+    """The pipeline cannot catch up on its own (e.g. a component keeps dying): waiting is futile."""
+
+
 @dataclass
 class Lag:
     processor: int
     sink: int
+    error: str | None = None  # why the lag could not be measured this time (e.g. broker restarting)
 
     @property
     def total(self) -> int:
@@ -43,10 +48,18 @@ async def pipeline_lag(settings: Settings) -> Lag:
 
 
 async def drain(settings: Settings, timeout_s: float, report: Callable[[Lag], None] = lambda _: None,
-                poll_s: float = 0.25) -> bool:
+                poll_s: float = 0.25, problem: Callable[[], str | None] = lambda: None) -> bool:
+    """True once nothing is pending, False at the timeout. ``problem`` (e.g. the local stack's
+    supervision) is asked at every poll; a reason it gives ends the wait with ``DrainBlocked``."""
     deadline = time.monotonic() + timeout_s
     while True:
-        lag = await pipeline_lag(settings)
+        reason = problem()
+        if reason:
+            raise DrainBlocked(reason)
+        try:
+            lag = await pipeline_lag(settings)
+        except Exception as exc:  # noqa: BLE001 - a restarting broker: measure again at the next poll
+            lag = Lag(-1, -1, f"{type(exc).__name__}: {exc}")
         report(lag)
         if lag.processor == 0 and lag.sink == 0:
             return True

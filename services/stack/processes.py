@@ -65,6 +65,8 @@ class Spec:
     healthy: Callable[[], bool] = lambda: True
     start_timeout_s: float = 60.0
     stop_timeout_s: float = 20.0
+    # Tidying once the process is gone, whichever way it went (e.g. sockets it leaves in /tmp).
+    after_stop: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -83,11 +85,11 @@ class Running:
         return state != "Z"
 
 
-def spawn(spec: Spec, log_dir: Path) -> Running:
+def spawn(spec: Spec, log_dir: Path, extra_env: dict[str, str] | None = None) -> Running:
     """Start a component in its own session (so stopping it stops its children too)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{spec.name}.log"
-    env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **spec.env, **(extra_env or {}), "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {spec.name}\n".encode())
         log.flush()
@@ -142,6 +144,57 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def exit_status(pid: int) -> int | None:
+    """The wait status of our child ``pid`` if it has exited (reaping it), else None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return -1  # not our child, or already reaped: gone without a known status
+    return status if done else None
+
+
+def describe_exit(status: int) -> str:
+    """A wait status in words: "exit code 70", "killed by SIGKILL"."""
+    if status < 0:
+        return "exited (status unknown)"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+def processes_marked(marker: str) -> list[int]:
+    """Live processes whose environment holds ``marker`` (``NAME=value``): what a stack started,
+    found even when the records of who started them are gone (e.g. the supervisor was killed
+    between starting a component and writing it down)."""
+    needle = marker.encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and (environ.startswith(needle) or b"\0" + needle in environ):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_processes(pids: list[int]) -> None:
+    """SIGKILL each process and its group (leftovers: no time for a clean stop)."""
+    for pid in pids:
+        _kill_group(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def log_tail(path: str, lines: int = 20) -> str:

@@ -38,3 +38,19 @@ async def ensure_topics(settings: Settings, topics: list[NewTopic] | None = None
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def partition_mismatches(settings: Settings) -> list[str]:
+    """Existing partitioned project topics whose partition count differs from the settings',
+    each as a sentence; [] when all agree or none exists yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        names = [settings.events_topic, settings.facts_topic]
+        existing = set(await admin.list_topics()) & set(names)
+        described = await admin.describe_topics(sorted(existing)) if existing else []
+    finally:
+        await admin.close()
+    return [f"topic {topic['topic']} has {len(topic['partitions'])} partitions but the configuration says "
+            f"{settings.partitions} (RICHNESS_PARTITIONS)"
+            for topic in described if len(topic["partitions"]) != settings.partitions]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 
 import pytest
 
 from services.alerts.receiver import WebhookReceiver
 from services.simulate.model import start_of_today
-from tests.stack.test_local_stack import ch, richness
+from tests.stack.helpers import ch, richness
 
 pytestmark = pytest.mark.stack
 
@@ -38,6 +39,8 @@ def test_demo_simulates_drains_reports_and_leaves_the_stack_running(tmp_path):
                         "demo done in"):
             assert section in out, f"missing {section!r} in:\n{out}"
         assert "ameena" in out and "dailybuzz" in out
+        if shutil.which("prometheus"):
+            assert "the pipeline health dashboard shows this run, live from Prometheus" in out
         pictures = sorted(p.name for p in (tmp_path / "stack" / "dashboards").glob("*.png"))
         assert pictures == ["richness-audience.png", "richness-conversations.png", "richness-pipeline.png",
                             "richness-traffic.png", "richness-value.png"]

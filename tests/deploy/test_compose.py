@@ -113,3 +113,14 @@ def test_grafana_datasource_uses_the_read_only_user():
     assert SERVICES["grafana"]["environment"]["RICHNESS_CLICKHOUSE_READER_USER"] == "richness_reader"
     users = (ROOT / "deploy/clickhouse/users.d/richness.xml").read_text()
     assert "<richness_reader>" in users and "<readonly>1</readonly>" in users
+
+
+def test_the_partition_count_has_one_default(monkeypatch):
+    """Compose passes RICHNESS_PARTITIONS through without a default of its own; unset or empty,
+    the services use the one in shared/config.py."""
+    for name in project_services() + ["migrate"]:
+        assert SERVICES[name]["environment"]["RICHNESS_PARTITIONS"] == "${RICHNESS_PARTITIONS:-}", name
+    monkeypatch.setenv("RICHNESS_PARTITIONS", "")
+    assert Settings().partitions == Settings.model_fields["partitions"].default
+    monkeypatch.setenv("RICHNESS_PARTITIONS", "6")
+    assert Settings().partitions == 6

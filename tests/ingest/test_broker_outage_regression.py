@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from services.ingest.importer import ImportFailed, import_file
+from services.importers.engine import ImportFailed, import_file
 from services.stack import components
 from services.stack.processes import Running, free_port, spawn, stop, wait_healthy
 from shared.config import Settings

@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from tests.stack.test_local_stack import richness
+from tests.stack.helpers import richness
 
 pytestmark = [pytest.mark.stack, pytest.mark.broker]
 
@@ -17,9 +17,10 @@ def test_up_uses_the_given_kafka(broker, tmp_path):
     try:
         richness("up", "--data-dir", data_dir, env=env)
         status = json.loads(richness("status", "--data-dir", data_dir, "--json").stdout)
-        assert [c["name"] for c in status] == ["clickhouse", "ingest", "processor", "accounts", "sink"]
+        names = [c["name"] for c in status]
+        assert names[:6] == ["supervisor", "clickhouse", "ingest", "processor", "accounts", "sink"]  # no broker, no log store
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
-        assert info["kafka_bootstrap"] == broker.bootstrap
+        assert info["kafka_bootstrap"] == broker.bootstrap and info["event_log"] == "external"
         response = httpx.post(f"{info['ingest_url']}/v1/events", headers={"Authorization": f"Bearer {info['api_key']}"},
                               json={"id": "x1", "type": "post", "ts": "2026-11-20T09:00:00Z", "actor": "a", "post_id": "p"})
         assert response.status_code == 202

@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from tests.stack.test_local_stack import richness
+from tests.stack.helpers import richness
 
 pytestmark = pytest.mark.stack
 

@@ -6,50 +6,14 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.stack.helpers import ch, component, richness, stack_processes, wait_for
+
 pytestmark = pytest.mark.stack
-
-RICHNESS = str(Path(sys.executable).with_name("richness"))
-
-
-def richness(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([RICHNESS, *args], capture_output=True, text=True, timeout=180,
-                            env={**os.environ, **(env or {})})
-    if check and result.returncode != 0:
-        raise AssertionError(f"richness {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def stack_processes(data_dir: Path) -> list[int]:
-    """Live (non-zombie) processes that belong to the stack in data_dir."""
-    ports = json.loads((data_dir / "ports.json").read_text()) if (data_dir / "ports.json").exists() else {}
-    markers = [str(data_dir)] + [f"127.0.0.1:{port}" for port in ports.values()]
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and any(marker in cmdline for marker in markers) and "pytest" not in cmdline:
-            found.append(int(proc.name))
-    return found
-
-
-def ch(info: dict, sql: str, reader: bool = False) -> httpx.Response:
-    auth = ((info["clickhouse_reader_user"], info["clickhouse_reader_password"]) if reader
-            else (info["clickhouse_user"], info["clickhouse_password"]))
-    return httpx.post(info["clickhouse_url"], content=sql.encode(), auth=auth, timeout=30)
 
 
 def broker_roundtrip(bootstrap: str) -> list[bytes]:
@@ -115,11 +79,11 @@ def test_clickhouse_data_survives_down_up_and_kill_9(data_dir):
     assert ch(info, "SELECT sum(x) FROM richness.survivor", reader=True).text.strip() == "3"
     ch(info, "INSERT INTO richness.survivor VALUES (3)").raise_for_status()
 
-    run = json.loads((data_dir / "run.json").read_text())
-    os.kill(next(p["pid"] for p in run if p["name"] == "clickhouse"), signal.SIGKILL)
-    status = richness("status", "--data-dir", str(data_dir), check=False)
-    assert status.returncode == 1 and "down" in status.stdout
-    richness("down", "--data-dir", str(data_dir))  # stops the survivors of a crash
+    os.kill(component(data_dir, "clickhouse")["pid"], signal.SIGKILL)  # the supervisor restarts it
+    wait_for(lambda: component(data_dir, "clickhouse")["restarts"] == 1 and component(data_dir, "clickhouse")["alive"])
+    assert ch(info, "SELECT sum(x) FROM richness.survivor").text.strip() == "6"
+
+    richness("down", "--data-dir", str(data_dir))
     assert stack_processes(data_dir) == []
     richness("up", "--data-dir", str(data_dir))
     info = json.loads((data_dir / "stack.json").read_text())
@@ -135,7 +99,7 @@ def test_taken_port_is_a_clear_error_and_starts_nothing(data_dir):
                           env={"RICHNESS_STACK_CLICKHOUSE_HTTP_PORT": str(port)})
     assert result.returncode == 1
     assert f"port {port}" in result.stderr and "in use" in result.stderr
-    assert stack_processes(data_dir) == [] and not (data_dir / "run.json").exists()
+    assert stack_processes(data_dir) == [] and not (data_dir / "stack.json").exists()
 
 
 def test_failing_component_stops_the_ones_already_started(data_dir):
@@ -144,4 +108,4 @@ def test_failing_component_stops_the_ones_already_started(data_dir):
     result = richness("up", "--data-dir", str(data_dir), check=False)
     assert result.returncode == 1
     assert "clickhouse" in result.stderr
-    assert stack_processes(data_dir) == [] and not (data_dir / "run.json").exists()
+    assert stack_processes(data_dir) == [] and not (data_dir / "stack.json").exists()

@@ -10,7 +10,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from services.ingest.importer import ImportFailed, RejectedLine, checkpoint_path, import_file
+from services.importers.checkpoint import checkpoint_path
+from services.importers.engine import ImportFailed, RejectedLine, import_file
 from services.stack.processes import free_port
 from tests.ingest.helpers import API_KEY, Ingest, event, ingest_settings, running_ingest
 
@@ -52,7 +53,7 @@ def test_ndjson_import_counts_rejections_by_line_and_reports_progress(ingest, tm
     size = source.stat().st_size
     assert seen[0] == (0, size) and seen[-1] == (size, size)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert json.loads(checkpoint_path(source).read_text())["offset"] == size
+    assert json.loads(checkpoint_path(source).read_text())["position"]["offset"] == size
 
 
 def test_rerun_after_completion_sends_nothing(ingest, tmp_path):

@@ -1,17 +1,22 @@
-"""Regression: the local broker forgets everything on `down`, and with it the processor's state
-(reply trees, follow histories). `up` must rebuild the event log from ClickHouse, or a reply to
-an old conversation gets no depth and an unfollow of an old follow is outvoted by stale facts."""
+"""The processor's state (reply trees, follow histories) survives `down`/`up`: the durable event
+log keeps the events, the changelogs and the committed offsets, so `up` republishes nothing (the
+events topic ends where it ended) and new events meet the old state: a reply to an old
+conversation gets its depth, an unfollow of an old follow ends the edge."""
 from __future__ import annotations
 
 import json
 
-import clickhouse_connect
+import asyncio
+
 import httpx
 import pytest
 
+from services.stack.supervisor import LocalStack
 from shared.events import parse_event
-from tests.pipeline.harness import VIEW_KEYS, assert_views_equal, normalise, reference_rows
-from tests.stack.test_local_stack import richness
+from shared.kafka import compat
+from shared.kafka.lag import partitions_of
+from tests.pipeline.harness import assert_views_equal, reference_rows
+from tests.stack.helpers import richness, views
 
 pytestmark = pytest.mark.stack
 
@@ -35,12 +40,14 @@ def post(info: dict, events: list[dict]) -> None:
     assert response.status_code == 202 and response.json()["accepted"] == len(events), response.text
 
 
-def views(info: dict) -> dict[str, list[dict]]:
-    client = clickhouse_connect.get_client(dsn=info["clickhouse_url"], username=info["clickhouse_reader_user"],
-                                           password=info["clickhouse_reader_password"], database="richness")
-    return {view: sorted((normalise(r) for r in client.query(f"SELECT * FROM richness.{view}").named_results()),
-                         key=lambda r: tuple(r[k] for k in key))
-            for view, key in VIEW_KEYS.items()}
+def events_topic_end(data_dir) -> int:
+    settings = LocalStack(data_dir).client_settings()
+
+    async def total() -> int:
+        ends = await compat.end_offsets(settings, await partitions_of(settings, [settings.events_topic]))
+        return sum(ends.values())
+
+    return asyncio.run(total())
 
 
 def test_state_survives_down_and_up(tmp_path):
@@ -50,10 +57,14 @@ def test_state_survives_down_and_up(tmp_path):
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
         post(info, BEFORE)
         richness("drain", "--data-dir", data_dir, "--timeout", "60")
+        end_before = events_topic_end(data_dir)
+        assert end_before > 0
         richness("down", "--data-dir", data_dir)
 
         richness("up", "--data-dir", data_dir)
+        assert events_topic_end(data_dir) == end_before  # nothing republished
         info = json.loads((tmp_path / "stack" / "stack.json").read_text())
+        assert info["event_log"] == "durable"
         post(info, AFTER)
         richness("drain", "--data-dir", data_dir, "--timeout", "60")
         actual = views(info)

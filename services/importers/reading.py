@@ -1,0 +1,166 @@
+"""Streaming readers: each yields the records of a file one at a time (memory stays flat in the
+file's size) with the position to resume after each, so a checkpoint can say where to go on.
+
+* ``LineReader`` — NDJSON: one record per non-blank line, the raw bytes (decoded by the mapping).
+* ``CsvReader`` — CSV with a header row: one dict per row (quoted newlines allowed).
+* ``JsonItemsReader`` — one JSON document (an array, an object, optionally after a JavaScript
+  prefix such as the X archive's ``window.YTD.tweets.part0 =``): the values at a path, parsed
+  incrementally with ijson; resuming skips the items already done.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import IO, Any, Iterator, Protocol
+
+import ijson
+
+Position = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Record:
+    at: int  # 1-based line (NDJSON, CSV: where the row starts) or item number (JSON documents)
+    value: Any
+    resume: Position  # the position just after this record
+
+
+class BadRow(ValueError):
+    """A row that cannot become a record (e.g. a CSV row with the wrong column count)."""
+
+
+class Reader(Protocol):
+    unit: str  # what ``Record.at`` counts: "line" or "item"
+
+    def records(self, start: Position | None) -> Iterator[Record]:
+        """The records from ``start`` (None: the beginning). A ``BadRow`` is yielded as a value."""
+
+    def end(self) -> Position:
+        """The position after the last record (valid once ``records`` is exhausted)."""
+
+    def tell(self) -> int:
+        """Bytes of the file consumed so far (for progress)."""
+
+
+class LineReader:
+    unit = "line"
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self._end: Position = {"offset": 0, "line": 0}
+
+    def records(self, start: Position | None) -> Iterator[Record]:
+        offset, line = (start["offset"], start["line"]) if start else (0, 0)
+        self.file.seek(offset)
+        for raw in self.file:
+            line += 1
+            offset += len(raw)
+            if line == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if raw.strip():  # blank lines are skipped, as the ingest API skips them
+                yield Record(line, raw.rstrip(b"\r\n"), {"offset": offset, "line": line})
+        self._end = {"offset": offset, "line": line}
+
+    def end(self) -> Position:
+        return self._end
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+
+class _LineTracker:
+    """Feeds decoded lines to ``csv.reader`` while counting lines and bytes consumed: when the
+    reader yields a row, the tracker stands exactly at the end of that row."""
+
+    def __init__(self, file: IO[bytes], offset: int, line: int) -> None:
+        self.file, self.offset, self.line = file, offset, line
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.file:
+            self.line += 1
+            self.offset += len(raw)
+            try:
+                yield raw.decode("utf-8-sig" if self.line == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise BadInput(f"line {self.line} is not UTF-8 text") from None
+
+
+class BadInput(ValueError):
+    """The file as a whole cannot be read in its format (not a per-record problem)."""
+
+
+class CsvReader:
+    unit = "line"
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        file.seek(0)
+        tracker = _LineTracker(file, 0, 0)
+        header = next(csv.reader(tracker), None)
+        if not header:
+            raise BadInput("the CSV file has no header row")
+        self.header = [name.strip() for name in header]
+        self._header_end: Position = {"offset": tracker.offset, "line": tracker.line}
+        self._end = self._header_end
+
+    def records(self, start: Position | None) -> Iterator[Record]:
+        if start is None or start["line"] < self._header_end["line"]:
+            start = self._header_end
+        self.file.seek(start["offset"])
+        tracker = _LineTracker(self.file, start["offset"], start["line"])
+        row_start = tracker.line + 1
+        for row in csv.reader(tracker):
+            resume = {"offset": tracker.offset, "line": tracker.line}
+            if row:
+                if len(row) != len(self.header):
+                    value: Any = BadRow(f"expected {len(self.header)} CSV columns, got {len(row)}")
+                else:
+                    value = dict(zip(self.header, row))
+                yield Record(row_start, value, resume)
+            row_start = tracker.line + 1
+        self._end = {"offset": tracker.offset, "line": tracker.line}
+
+    def end(self) -> Position:
+        return self._end
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+
+class _Skipping:
+    """A read-only view of a file from ``skip`` bytes on (ijson reads through it)."""
+
+    def __init__(self, file: IO[bytes], skip: int) -> None:
+        self.file = file
+        file.seek(skip)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+
+class JsonItemsReader:
+    unit = "item"
+
+    def __init__(self, file: IO[bytes], path: str, prefix_bytes: int = 0) -> None:
+        """``path``: ijson's prefix of the values to yield ('item' for the elements of a
+        top-level array, '' for a top-level object); ``prefix_bytes``: bytes before the JSON."""
+        self.file, self.path, self.prefix_bytes = file, path, prefix_bytes
+        self._end: Position = {"items": 0}
+
+    def records(self, start: Position | None) -> Iterator[Record]:
+        done = start["items"] if start else 0
+        count = 0
+        try:
+            for value in ijson.items(_Skipping(self.file, self.prefix_bytes), self.path, use_float=True):
+                count += 1
+                if count > done:
+                    yield Record(count, value, {"items": count})
+        except ijson.JSONError as exc:
+            raise BadInput(f"not valid JSON after item {count}: {exc}") from None
+        self._end = {"items": max(count, done)}
+
+    def end(self) -> Position:
+        return self._end
+
+    def tell(self) -> int:
+        return self.file.tell()

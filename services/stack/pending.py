@@ -1,0 +1,70 @@
+"""How much of what the ingest API accepted is not in ClickHouse yet (``richness down`` asks
+before it stops a stack whose event log is in memory)."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
+
+from shared.config import Settings
+from shared.kafka import compat
+from shared.kafka.lag import group_lag, partitions_of
+from shared.topics import decode_event_batch
+
+
+@dataclass
+class Unsaved:
+    events: int  # accepted events the sink has not stored, or the processor not processed, yet
+    fact_records: int  # records of derived facts the sink has not stored yet
+
+
+async def unsaved(settings: Settings) -> Unsaved:
+    events = await partitions_of(settings, [settings.events_topic])
+    ends = await compat.end_offsets(settings, events)
+    sink = await _committed(settings, settings.sink_group, events)
+    processor = await _committed(settings, settings.processor_group, events)
+    # An event is safe once the sink stored it AND the processor derived its facts.
+    ranges = {tp: (min(sink[tp], processor[tp]), ends[tp]) for tp in events if min(sink[tp], processor[tp]) < ends[tp]}
+    facts = await partitions_of(settings, [settings.facts_topic])
+    fact_records = sum((await group_lag(settings, settings.sink_group, facts)).values())
+    return Unsaved(await _count_events(settings, ranges), fact_records)
+
+
+async def _committed(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+    finally:
+        await admin.close()
+    return {tp: max(0, offsets[tp].offset) if tp in offsets else 0 for tp in tps}
+
+
+async def _count_events(settings: Settings, ranges: dict[TopicPartition, tuple[int, int]],
+                        timeout_s: float = 60.0) -> int:
+    """Events in the records [start, end) of each partition (records hold batches of events)."""
+    if not ranges:
+        return 0
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(ranges))
+        for tp, (start, _) in ranges.items():
+            consumer.seek(tp, start)
+        remaining = set(ranges)
+        count = 0
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while remaining:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"could not read the unsaved records of {sorted(map(str, remaining))}")
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                end = ranges[tp][1]
+                count += sum(len(decode_event_batch(r.value)) for r in records if r.offset < end)
+                if records and records[-1].offset + 1 >= end:
+                    remaining.discard(tp)
+        return count
+    finally:
+        await consumer.stop()

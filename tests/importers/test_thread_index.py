@@ -1,0 +1,23 @@
+"""Roots found by walking parents through the posts imported, kept on disk across imports."""
+from __future__ import annotations
+
+from services.importers.mapping import Unrooted
+from services.importers.threads import ThreadIndex
+
+
+def test_roots_in_any_order_missing_ancestors_and_cycles(tmp_path):
+    with ThreadIndex(tmp_path / "t.sqlite") as index:
+        index.add([("c3", "c2"), ("c1", "p"), ("c2", "c1"), ("p", None), ("x", "gone"), ("y", "x"),
+                   ("a", "b"), ("b", "a")])
+        assert [index.root_of(post) for post in ("p", "c1", "c2", "c3")] == ["p"] * 4
+        assert index.root_of("y") == Unrooted("gone")
+        assert index.root_of("a") == Unrooted(None)  # a cycle never reaches a root
+
+
+def test_a_later_import_completes_earlier_threads_and_the_first_parent_stays(tmp_path):
+    with ThreadIndex(tmp_path / "t.sqlite") as index:
+        index.add([("y", "x")], key="file-1")
+        assert index.has_indexed("file-1") and not index.has_indexed("file-2")
+    with ThreadIndex(tmp_path / "t.sqlite") as index:  # a later run
+        index.add([("x", "root"), ("root", None), ("y", "other")], key="file-2")
+        assert index.root_of("y") == "root"
