@@ -18,7 +18,7 @@ from shared.topics import decode_event_batch
 @dataclass
 class Unsaved:
     events: int  # accepted events the sink has not stored, or the processor not processed, yet
-    fact_records: int  # records of derived facts the sink has not stored yet
+    fact_records: int  # records of derived facts (or account changes) not stored yet
 
 
 async def unsaved(settings: Settings) -> Unsaved:
@@ -30,6 +30,8 @@ async def unsaved(settings: Settings) -> Unsaved:
     ranges = {tp: (min(sink[tp], processor[tp]), ends[tp]) for tp in events if min(sink[tp], processor[tp]) < ends[tp]}
     facts = await partitions_of(settings, [settings.facts_topic])
     fact_records = sum((await group_lag(settings, settings.sink_group, facts)).values())
+    changes = await partitions_of(settings, [settings.changes_topic])
+    fact_records += sum((await group_lag(settings, settings.accounts_group, changes)).values())
     return Unsaved(await _count_events(settings, ranges), fact_records)
 
 

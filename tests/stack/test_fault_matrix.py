@@ -27,7 +27,7 @@ from tests.stack.helpers import component, richness, stack_processes, views, wai
 pytestmark = pytest.mark.stack
 
 REQUEST_EVENTS = 25
-COMPONENTS = ["log-store", "broker", "clickhouse", "ingest", "processor", "sink"]
+COMPONENTS = ["log-store", "broker", "clickhouse", "ingest", "processor", "accounts", "sink"]
 
 
 class Sender(threading.Thread):

@@ -1,4 +1,4 @@
-"""`richness up` runs Prometheus when it is installed (scraping ingest, processor and sink with
+"""`richness up` runs Prometheus when it is installed (scraping ingest, processor, accounts and sink with
 the project's alert rules, data under DIR, 127.0.0.1 only) and says how to get it when not."""
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ def test_up_runs_prometheus_scraping_the_services(tmp_path):
             active = httpx.get(f"{url}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
             return {t["labels"]["job"]: t["health"] for t in active}
 
-        wait_for(lambda: targets() == {"ingest": "up", "processor": "up", "sink": "up"}, what="every target scraped")
+        wait_for(lambda: targets() == {"ingest": "up", "processor": "up", "accounts": "up", "sink": "up"},
+                 what="every target scraped")
         groups = httpx.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
         rules = {rule["name"] for group in groups for rule in group["rules"]}
         assert {"RichnessServiceDown", "RichnessConsumerLagGrowing"} <= rules  # deploy/prometheus/rules.yml
         up = httpx.get(f"{url}/api/v1/query", params={"query": "sum(up)"}, timeout=10).json()["data"]["result"]
-        assert float(up[0]["value"][1]) == 3
+        assert float(up[0]["value"][1]) == 4
         assert any((data_dir / "prometheus" / "data").iterdir())
 
         drawn = richness("dashboards", "render", "--data-dir", str(data_dir), "--dashboard", "richness-pipeline",
