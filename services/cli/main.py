@@ -26,8 +26,8 @@ from services.simulate.sender import SendFailed
 from services.stack.drain import DrainBlocked, drain as pipeline_drain
 from services.stack.processes import StackError
 from services.stack.supervisor import DEFAULT_DATA_DIR, LocalStack, ingest_target
-from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate as apply_schema
+from shared.clickhouse.layout import LayoutError
+from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 
 app = typer.Typer(help="Richness: measure the quality of social engagement, live.", no_args_is_help=True,
@@ -136,7 +136,8 @@ def drain(timeout: float = typer.Option(120.0, "--timeout", help="Give up after 
         nonlocal last
         last = lag
         status.update(f"draining: waiting for the broker ({lag.error})" if lag.error else
-                      f"draining: processor lag {lag.processor}, sink lag {'…' if lag.sink < 0 else lag.sink}")
+                      f"draining: processor lag {lag.processor}, sink lag {'…' if lag.sink < 0 else lag.sink}"
+                      + (f", {lag.distribution} files waiting for a shard" if lag.distribution > 0 else ""))
 
     try:
         with console.status("draining…") as status:
@@ -146,16 +147,21 @@ def drain(timeout: float = typer.Option(120.0, "--timeout", help="Give up after 
     if not done:
         where = (f"the lag could not be measured: {last.error}" if last and last.error else
                  f"processor lag {last.processor if last else '?'}, "
-                 f"sink lag {last.sink if last and last.sink >= 0 else '?'}")
+                 f"sink lag {last.sink if last and last.sink >= 0 else '?'}"
+                 + (f", {last.distribution} files waiting for a shard" if last and last.distribution > 0 else ""))
         fail(f"not drained after {timeout:.0f} s ({where}); see the logs in {data_dir}/logs", code=1)
     console.print("drained: every accepted event is in ClickHouse")
 
 
 @app.command()
 def migrate(data_dir: Path = DataDir) -> None:
-    """Apply the ClickHouse schema (idempotent; `richness up` does it too)."""
+    """Apply the ClickHouse schema (idempotent; `richness up` does it too). On a cluster
+    (RICHNESS_CLICKHOUSE_CLUSTER) its tables are sharded; see the README."""
     settings = _settings(data_dir)
-    ran = apply_schema(connect(settings), settings.clickhouse_database)
+    try:
+        ran = apply_schema(settings)
+    except (ValueError, LayoutError) as exc:
+        fail(str(exc))
     console.print(f"applied: {', '.join(ran)}" if ran else "schema up to date")
 
 

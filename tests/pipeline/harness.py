@@ -19,7 +19,7 @@ from services.stack import components
 from services.stack.drain import drain
 from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
 from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate
+from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 from shared.events import Event
 from tests.conftest import settings_for
@@ -37,6 +37,7 @@ VIEW_KEYS = {
 
 class Pipeline:
     def __init__(self, broker, clickhouse, log_dir: Path, **overrides):
+        """``clickhouse``: a server or a cluster of them (tests.conftest)."""
         suffix = uuid.uuid4().hex[:8]
         self.api_key = "test-key-" + suffix
         # A private database unless told otherwise (dashboards query `richness` as in production).
@@ -64,7 +65,7 @@ class Pipeline:
         return f"http://127.0.0.1:{self.ingest_port}"
 
     def start(self, *names: str) -> None:
-        migrate(self.client, self.settings.clickhouse_database)
+        apply_schema(self.settings)
         for name in names or tuple(self.specs):
             self.running[name] = spawn(self.specs[name], self.log_dir)
             wait_healthy(self.specs[name], self.running[name])
