@@ -246,6 +246,8 @@ def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done 
           imports: bool = typer.Option(False, "--imports", help="Instead: richness import speed per format "
                                        "(a generated file of --import-lines lines each)."),
           import_lines: int = typer.Option(1_000_000, "--import-lines", min=100, help="Lines per format for --imports."),
+          cluster: bool = typer.Option(False, "--cluster", help="Instead: sink rows/s, insert rows/s and dashboard "
+                                       "query p95 on one ClickHouse server vs a cluster of two shards, on this machine."),
           out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file."),
           event_logs: bool = typer.Option(None, "--event-logs/--no-event-logs",
                                           help="Also measure ingest and processor on the durable event log next to "
@@ -263,6 +265,10 @@ def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done 
         from services.bench.imports import run_imports  # noqa: PLC0415
 
         figures = run_imports(import_lines, report=report)
+    elif cluster:
+        from services.bench.cluster import ClusterPlan, run_cluster  # noqa: PLC0415
+
+        figures = run_cluster(ClusterPlan.quick() if quick else ClusterPlan.full(), report=report)
     else:
         plan = Plan.quick() if quick else Plan.full()
         if repeats:
