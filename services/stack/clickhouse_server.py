@@ -103,7 +103,8 @@ def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, 
         "  </users>\n"
         "  <profiles>\n"
         "    <default></default>\n"
-        "    <readonly><readonly>1</readonly></readonly>\n"
+        # On a cluster, a read naming accounts asks only the shards holding them (no-op otherwise).
+        "    <readonly><readonly>1</readonly><optimize_skip_unused_shards>1</optimize_skip_unused_shards></readonly>\n"
         "  </profiles>\n"
         "  <quotas><default></default></quotas>\n"
         "</clickhouse>\n"

@@ -98,3 +98,14 @@ def test_the_replicated_layout_parses_as_clickhouse_sql(clickhouse):
             assert "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/richness/" in formatted
         if " AS richness." in formatted and "Distributed" in formatted:
             assert "ENGINE = Distributed('richness', 'richness', " in formatted
+
+
+def test_a_read_of_one_account_asks_only_its_shard(cluster_db):
+    settings, nodes = cluster_db
+    reader = connect(settings, reader=True)
+    assert reader.query("SELECT getSetting('optimize_skip_unused_shards')").first_row == (1,)
+    # Would throw if the view's filter on the account could not be narrowed to one shard.
+    nodes[0].query(f"SELECT count() FROM {DB}.account_daily WHERE account = 'account-7' "
+                   "SETTINGS optimize_skip_unused_shards = 1, force_optimize_skip_unused_shards = 1")
+    nodes[0].query(f"SELECT count() FROM {DB}.followers WHERE account IN ('account-7', 'account-8') "
+                   "SETTINGS optimize_skip_unused_shards = 1, force_optimize_skip_unused_shards = 1")
