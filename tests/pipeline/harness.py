@@ -7,6 +7,8 @@ import asyncio
 import math
 import os
 import signal
+import threading
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -159,3 +161,13 @@ def assert_views_equal(actual: dict[str, list[dict]], expected: dict[str, list[d
                 assert same, f"{view} {tuple(w[k] for k in key)}: {column} = {actual_value!r}, expected {expected_value!r}"
 
 
+def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float = 0.05) -> threading.Thread:
+    """Post the delivery in small requests spread over time, so crashes land mid-stream."""
+    def run():
+        for start in range(0, len(delivery), 40):
+            pipeline.post(delivery[start:start + 40])
+            time.sleep(pause_s)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

@@ -18,8 +18,7 @@ from shared.clickhouse.client import connect
 from shared.events import parse_event
 from tests.conftest import ClickHouseCluster, start_clickhouse_cluster
 from tests.pipeline.generator import event_set
-from tests.pipeline.harness import Pipeline, assert_views_equal, encode_events, reference_rows
-from tests.pipeline.test_crash_recovery import post_in_background
+from tests.pipeline.harness import Pipeline, assert_views_equal, encode_events, post_in_background, reference_rows
 
 pytestmark = [pytest.mark.broker, pytest.mark.clickhouse]
 
