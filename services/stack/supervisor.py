@@ -43,8 +43,7 @@ from services.stack import state as states
 from services.stack.processes import (Running, Spec, StackError, exit_status, free_port, kill_processes, log_tail,
                                       port_is_free, processes_marked, python_module, spawn, stop)
 from shared.api_keys import LOCAL_FILE_NAME, KeysFile
-from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate
+from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 from shared.kafka.admin import ensure_topics, partition_mismatches
 
@@ -476,7 +475,7 @@ def _check_topics(settings: Settings) -> None:
 
 def _migrate(settings: Settings) -> None:
     try:
-        migrate(connect(settings), settings.clickhouse_database)
+        apply_schema(settings)
     except Exception as exc:  # noqa: BLE001 - reported with the component's name
         raise StackError(f"applying the ClickHouse schema failed: {exc}") from exc
 
