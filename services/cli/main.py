@@ -72,6 +72,8 @@ def up(data_dir: Path = DataDir,
     table.add_row("ClickHouse reader", f"{info.clickhouse_reader_user} / {info.clickhouse_reader_password}")
     table.add_row("Kafka bootstrap", f"{info.kafka_bootstrap} ({EVENT_LOGS[info.event_log]})")
     table.add_row("Prometheus", info.prometheus_url or "not installed")
+    if info.alertmanager_url:
+        table.add_row("Alertmanager", info.alertmanager_url)
     table.add_row("stack.json", str(stack.stack_json))
     console.print("[bold green]richness is up[/]")
     console.print(table)
