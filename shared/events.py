@@ -135,7 +135,7 @@ class Refund(_Incoming, tag="refund"):
 IncomingEvent = Union[Follow, Unfollow, Post, Reply, Click, Share, Like, Conversion, Refund]
 
 
-class Event(msgspec.Struct, omit_defaults=True, frozen=True):
+class Event(msgspec.Struct, omit_defaults=True, frozen=True, gc=False):
     """Canonical, validated event as written to the event log and stored in ClickHouse.
 
     ``ts`` and ``received_at`` are epoch milliseconds (UTC).

@@ -41,7 +41,7 @@ from typing import Callable, Iterator
 from services.bench import stages
 from services.bench.workload import iter_events
 from services.dashboards.queries import dashboard_time_range, panel_queries, resolve_variables, run_sql
-from services.sink.rows import COLUMNS, Rows
+from services.sink.rows import COLUMNS, Batch
 from services.stack import components
 from services.stack.clickhouse_server import ClusterConfig
 from services.stack.drain import distribution_pending
@@ -166,12 +166,12 @@ def sink_rate(target: Target, events: int, logs: Path) -> float:
 
 def event_rows(count: int, prefix: str) -> list[tuple]:
     """events_raw rows of ``count`` generated events, made as the sink makes them."""
-    rows = Rows()
+    batch = Batch()
     source = iter_events(count, seed=3, id_prefix=prefix)
     while chunk := list(itertools.islice(source, 10_000)):
         for _, record in event_batches(stages.validated(chunk), 1):
-            rows.add_events(record)
-    return rows.tables["events_raw"]
+            batch.add_events(record)
+    return list(zip(*batch.tables["events_raw"].data))
 
 
 def batched(items: list, size: int) -> Iterator[list]:
@@ -235,12 +235,11 @@ def fill_dashboard_rows(target: Target, plan: ClusterPlan, today: date) -> list[
                 start = now_ms - (n % 80) * 86_400_000
                 facts.append(ThreadRow(f"{account}/post-{n}", account, 1 + n % 9, 1 + n % 4, 1 + n % 6, n % 3,
                                        start, start + 3_600_000, n % 4, n % 3, n % 7, 1))
-        rows = Rows()
-        rows.add_facts(encode_rows(facts))
-        for table, table_rows in rows.tables.items():
-            if table_rows:
-                client.insert(f"{db}.{table}", list(zip(*table_rows)), column_names=list(COLUMNS[table]),
-                              column_oriented=True)
+        batch = Batch()
+        batch.add_facts(encode_rows(facts))
+        for table, columns in batch.tables.items():
+            if len(columns):
+                client.insert(f"{db}.{table}", columns.data, column_names=list(columns.names), column_oriented=True)
     target.settle()
     return accounts
 

@@ -203,20 +203,20 @@ def sink_rate(settings: Settings, total_rows: int, log_dir: Path) -> float:
 def raw_insert_rate(settings: Settings, events: list, table: str) -> float:
     """Rows/s of clickhouse-connect inserting the same rows into a scratch copy of events_raw,
     column-oriented (its fastest documented path short of Arrow)."""
-    from services.sink.rows import COLUMNS, Rows
+    from services.sink.rows import Batch
     from shared.topics import event_batches
 
-    rows = Rows()
+    batch = Batch()
     for _, record in event_batches(events, 1):
-        rows.add_events(record)
+        batch.add_events(record)
     client = connect(settings)
     db = settings.clickhouse_database
     client.command(f"CREATE TABLE IF NOT EXISTS {db}.{table} AS {db}.events_raw")
-    data = rows.tables["events_raw"]
+    data = batch.tables["events_raw"]
     started = time.perf_counter()
     for start_at in range(0, len(data), 50_000):  # the sink's batch size, column-oriented like the sink
-        columns = list(zip(*data[start_at:start_at + 50_000]))
-        client.insert(f"{db}.{table}", columns, column_names=list(COLUMNS["events_raw"]), column_oriented=True)
+        part = data.take(start_at, start_at + 50_000)
+        client.insert(f"{db}.{table}", part.data, column_names=list(part.names), column_oriented=True)
     return len(data) / (time.perf_counter() - started)
 
 

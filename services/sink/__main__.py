@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -28,6 +29,11 @@ async def run() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # A batch decodes hundreds of thousands of objects: with the default thresholds the cycle
+    # collector would run thousands of times a second. Nothing here makes cycles that must be
+    # freed quickly (as in the processor).
+    gc.set_threshold(100_000, 50, 100)
+    gc.freeze()
     asyncio.run(run())
 
 

@@ -1,17 +1,24 @@
-"""Turning Kafka records into ClickHouse rows, table by table (pure: no I/O)."""
+"""Turning Kafka records into ClickHouse columns, table by table (pure: no I/O).
+
+Columns, not rows: clickhouse-connect inserts column-oriented data about 4x faster than row
+tuples, and building columns straight from the decoded events costs a list comprehension per
+column instead of a tuple per event and a transposition. A batch rejected by ClickHouse is
+bisected by row ranges (``Columns.take``).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from shared.domain.rows import AccountDayRow, FollowerRow, ThreadRow, decode_rows
+from shared.domain.rows import AccountDayRow, FollowerRow, Row, ThreadRow, decode_rows
 from shared.topics import decode_event_batch
 
 # Columns of each table the sink writes (see shared/clickhouse/migrations), in the order of the
-# fields of the rows that fill them.
+# fields of the structs that fill them.
+EVENT_COLUMNS = ("id", "type", "ts", "actor", "target", "post_id", "parent_id", "root_id", "url", "order_id", "value",
+                 "received_at")
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "events_raw": ("id", "type", "ts", "actor", "target", "post_id", "parent_id", "root_id", "url",
-                   "order_id", "value", "received_at"),
+    "events_raw": EVENT_COLUMNS,
     "thread_rows": ThreadRow.__struct_fields__,
     "account_days": AccountDayRow.__struct_fields__,
     "follower_ledger": FollowerRow.__struct_fields__,
@@ -21,27 +28,54 @@ _EPOCH = date(1970, 1, 1)
 
 
 @dataclass
-class Rows:
-    """Rows per table (rows keep bisecting a rejected batch simple; the insert transposes them).
+class Columns:
+    """One table's rows as columns. Times stay epoch milliseconds: clickhouse-connect writes ints
+    into DateTime64(3) columns as they are, about 6x faster than converting datetime objects."""
 
-    Times stay epoch milliseconds: clickhouse-connect writes ints into DateTime64(3) columns as
-    they are, about 6x faster than converting datetime objects."""
+    names: tuple[str, ...]
+    data: list[list] = field(default_factory=list)
 
-    tables: dict[str, list[tuple]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
+    def __post_init__(self) -> None:
+        if not self.data:
+            self.data = [[] for _ in self.names]
 
     def __len__(self) -> int:
-        return sum(len(rows) for rows in self.tables.values())
+        return len(self.data[0])
+
+    def extend(self, items: list, converters: dict[int, object] | None = None) -> None:
+        for i, (name, column) in enumerate(zip(self.names, self.data)):
+            values = [getattr(item, name) for item in items]
+            if converters and i in converters:
+                values = list(map(converters[i], values))
+            column.extend(values)
+
+    def take(self, start: int, stop: int) -> Columns:
+        return Columns(self.names, [column[start:stop] for column in self.data])
+
+    def row(self, index: int) -> dict:
+        return {name: column[index] for name, column in zip(self.names, self.data)}
+
+
+def _day(days: int) -> date:
+    return _EPOCH + timedelta(days=days)
+
+
+@dataclass
+class Batch:
+    """What one batch of records inserts, per table."""
+
+    tables: dict[str, Columns] = field(default_factory=lambda: {name: Columns(cols) for name, cols in COLUMNS.items()})
+
+    def __len__(self) -> int:
+        return sum(len(columns) for columns in self.tables.values())
 
     def add_events(self, raw: bytes) -> None:
-        rows = self.tables["events_raw"]
-        for e in decode_event_batch(raw):
-            rows.append((e.id, e.type, e.ts, e.actor, e.target, e.post_id, e.parent_id, e.root_id, e.url,
-                         e.order_id, e.value, e.received_at))
+        self.tables["events_raw"].extend(decode_event_batch(raw))
 
     def add_facts(self, raw: bytes) -> None:
-        tables = self.tables
+        by_type: dict[type, list[Row]] = {}
         for row in decode_rows(raw):
-            values = tuple(getattr(row, name) for name in row.__struct_fields__)
-            if isinstance(row, AccountDayRow):
-                values = (values[0], _EPOCH + timedelta(days=values[1]), *values[2:])
-            tables[TABLE_OF[type(row)]].append(values)
+            by_type.setdefault(type(row), []).append(row)
+        for kind, rows in by_type.items():
+            # account_days.day is a Date: days since 1970 in the row
+            self.tables[TABLE_OF[kind]].extend(rows, {1: _day} if kind is AccountDayRow else None)
