@@ -38,6 +38,7 @@ from shared.domain.state import BatchState, EntryKind
 
 DAY_MS = 86_400_000
 ZERO = Decimal(0)
+_UNREAD = object()
 
 
 def day_of(ts: int) -> int:
@@ -136,14 +137,20 @@ class Accounts:
         self._days: set[tuple[str, int]] = set()
         self._ledgers: set[tuple[str, str]] = set()
         self._shifts: dict[str, dict[int, tuple[int, int]]] = {}  # account -> day -> (followers, mutuals)
+        self._marks: dict[int, tuple[int, int] | None] = {}  # source -> highest (position, index) applied
 
     def apply(self, item: Sequenced, position: int) -> bool:
         """Apply one change unless it was applied already. ``position``: the change's position
         in the account rules' own input (the version of the rows it changes)."""
-        seen = self.state.get(SOURCES, item.source)
-        if seen is not None and (item.position, item.index) <= tuple(seen):
+        # Each source's mark is read once per batch and written back at ``flush``.
+        seen = self._marks.get(item.source, _UNREAD)
+        if seen is _UNREAD:
+            stored = self.state.get(SOURCES, item.source)
+            seen = self._marks[item.source] = tuple(stored) if stored is not None else None
+        mark = (item.position, item.index)
+        if seen is not None and mark <= seen:
             return False
-        self.state.put(SOURCES, (item.position, item.index), item.source)
+        self._marks[item.source] = mark
         account = item.account
         self._touched[account] = position
         for change in item.changes:
@@ -161,6 +168,10 @@ class Accounts:
 
     def flush(self) -> None:
         """Send the rows of every (account, day) and ledger entry changed in this batch."""
+        for source, mark in self._marks.items():
+            if mark is not None:
+                self.state.put(SOURCES, mark, source)
+        self._marks.clear()
         self._apply_shifts()
         for account, day in self._days:
             self.out.row(self._day_row(account, day, self.state.get(DAY, account, day), self._touched[account]))
