@@ -6,12 +6,11 @@ import asyncio
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from shared.config import Settings
 from shared.kafka import compat
-from shared.kafka.lag import group_lag, partitions_of
+from shared.kafka.lag import committed_offsets, group_lag, partitions_of
 from shared.topics import decode_event_batch
 
 
@@ -24,8 +23,8 @@ class Unsaved:
 async def unsaved(settings: Settings) -> Unsaved:
     events = await partitions_of(settings, [settings.events_topic])
     ends = await compat.end_offsets(settings, events)
-    sink = await _committed(settings, settings.sink_group, events)
-    processor = await _committed(settings, settings.processor_group, events)
+    sink = await committed_offsets(settings, settings.sink_group, events)
+    processor = await committed_offsets(settings, settings.processor_group, events)
     # An event is safe once the sink stored it AND the processor derived its facts.
     ranges = {tp: (min(sink[tp], processor[tp]), ends[tp]) for tp in events if min(sink[tp], processor[tp]) < ends[tp]}
     facts = await partitions_of(settings, [settings.facts_topic])
@@ -34,15 +33,6 @@ async def unsaved(settings: Settings) -> Unsaved:
     fact_records += sum((await group_lag(settings, settings.accounts_group, changes)).values())
     return Unsaved(await _count_events(settings, ranges), fact_records)
 
-
-async def _committed(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
-    finally:
-        await admin.close()
-    return {tp: max(0, offsets[tp].offset) if tp in offsets else 0 for tp in tps}
 
 
 async def _count_events(settings: Settings, ranges: dict[TopicPartition, tuple[int, int]],

@@ -23,18 +23,19 @@ async def partitions_of(settings: Settings, topics: list[str]) -> list[TopicPart
     return found
 
 
-async def group_lag(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """Records between the group's committed offset and the log end, per partition."""
-    ends = await compat.end_offsets(settings, tps)
+async def committed_offsets(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The group's committed offset per partition (0 where it has committed nothing)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group, partitions=tps)
     finally:
         await admin.close()
-    lag = {}
-    for tp in tps:
-        meta = committed.get(tp)
-        position = meta.offset if meta is not None and meta.offset >= 0 else 0
-        lag[tp] = max(0, ends[tp] - position)
-    return lag
+    return {tp: max(0, committed[tp].offset) if tp in committed else 0 for tp in tps}
+
+
+async def group_lag(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """Records between the group's committed offset and the log end, per partition."""
+    ends = await compat.end_offsets(settings, tps)
+    committed = await committed_offsets(settings, group, tps)
+    return {tp: max(0, ends[tp] - committed[tp]) for tp in tps}
