@@ -185,73 +185,88 @@ class Accounts:
 
     # --- contributions ----------------------------------------------------------------------
     def _contribute(self, account: str, payload: Payload, sign: int) -> None:
-        if isinstance(payload, Reply):
-            day, figures = self._day(account, payload.ts)
-            figures.replies += sign
-            if payload.depth is not None:
-                _count(figures.depths, payload.depth, sign)
-            ledger = self._ledger(account, payload.actor)
-            ledger.replies += sign
-            figures.repliers += self._interaction(account, payload.actor, ledger, payload.ts, "replies", sign)
-        elif isinstance(payload, Edge):
-            day, figures = self._day(account, payload.ts)
-            figures.edge_events += sign
-            figures.net_followers += sign * payload.delta
-            figures.gained += sign * (payload.delta == 1)
-            figures.lost += sign * (payload.delta == -1)
-            figures.net_mutuals += sign * payload.mutual_delta
-            self._shift(account, day, sign * payload.delta, sign * payload.mutual_delta)
-            ledger = self._ledger(account, payload.follower)
-            before = list(ledger.timeline)
-            entry = (payload.ts, payload.event_id, payload.active_at_ts)
-            if sign > 0:
-                insort(ledger.timeline, entry)
-            else:
-                ledger.timeline.remove(entry)
-            self._judge_again(account, payload.follower, ledger, before, payload.ts)
-        elif isinstance(payload, Mutual):
-            day, figures = self._day(account, payload.ts)
-            figures.net_mutuals += sign * payload.mutual_delta
-            self._shift(account, day, 0, sign * payload.mutual_delta)
-        elif isinstance(payload, Click):
-            day, figures = self._day(account, payload.ts)
-            figures.clicks += sign
-            if payload.actor is not None:
-                ledger = self._ledger(account, payload.actor)
-                figures.follower_clicks += sign * active_at(ledger.timeline, payload.ts)
-                ledger.clicks += sign
-                figures.clickers += self._interaction(account, payload.actor, ledger, payload.ts, "clicks", sign)
-        elif isinstance(payload, Post):
-            _, figures = self._day(account, payload.ts)
-            figures.posts += sign
-        elif isinstance(payload, (Share, Like)):
-            _, figures = self._day(account, payload.ts)
-            ledger = self._ledger(account, payload.actor)
-            if isinstance(payload, Share):
-                figures.shares += sign
-                ledger.shares += sign
-            else:
-                figures.likes += sign
-                ledger.likes += sign
-            self._interaction(account, payload.actor, ledger, payload.ts, "others", sign)
-        elif isinstance(payload, Order):
-            _, figures = self._day(account, payload.ts)
-            figures.conversions += sign
-            figures.revenue += sign * payload.value
-            if payload.actor is not None:
-                ledger = self._ledger(account, payload.actor)
-                figures.follower_conversions += sign * active_at(ledger.timeline, payload.ts)
-                ledger.conversions += sign
-                ledger.kept_revenue += sign * payload.value
-                self._interaction(account, payload.actor, ledger, payload.ts, "orders", sign)
-        elif isinstance(payload, Refund):
-            _, figures = self._day(account, payload.ts)
-            figures.refunded += sign * payload.amount
-            if payload.order_actor is not None:
-                ledger = self._ledger(account, payload.order_actor)
-                ledger.kept_revenue -= sign * payload.amount
-        else:  # pragma: no cover - FollowerEdge is absolute, handled by apply
-            raise TypeError(f"no account rule for {type(payload).__name__}")
+        """Add (sign +1) or take back (sign -1) one contribution to the account's figures."""
+        self._RULES[type(payload)](self, account, payload, sign)
+
+    def _reply(self, account: str, reply: Reply, sign: int) -> None:
+        _, figures = self._day(account, reply.ts)
+        figures.replies += sign
+        if reply.depth is not None:
+            _count(figures.depths, reply.depth, sign)
+        ledger = self._ledger(account, reply.actor)
+        ledger.replies += sign
+        figures.repliers += self._interaction(account, reply.actor, ledger, reply.ts, "replies", sign)
+
+    def _edge(self, account: str, edge: Edge, sign: int) -> None:
+        day, figures = self._day(account, edge.ts)
+        figures.edge_events += sign
+        figures.net_followers += sign * edge.delta
+        figures.gained += sign * (edge.delta == 1)
+        figures.lost += sign * (edge.delta == -1)
+        figures.net_mutuals += sign * edge.mutual_delta
+        self._shift(account, day, sign * edge.delta, sign * edge.mutual_delta)
+        ledger = self._ledger(account, edge.follower)
+        before = list(ledger.timeline)
+        entry = (edge.ts, edge.event_id, edge.active_at_ts)
+        if sign > 0:
+            insort(ledger.timeline, entry)
+        else:
+            ledger.timeline.remove(entry)
+        self._judge_again(account, edge.follower, ledger, before, edge.ts)
+
+    def _mutual(self, account: str, mutual: Mutual, sign: int) -> None:
+        day, figures = self._day(account, mutual.ts)
+        figures.net_mutuals += sign * mutual.mutual_delta
+        self._shift(account, day, 0, sign * mutual.mutual_delta)
+
+    def _click(self, account: str, click: Click, sign: int) -> None:
+        _, figures = self._day(account, click.ts)
+        figures.clicks += sign
+        if click.actor is not None:
+            ledger = self._ledger(account, click.actor)
+            figures.follower_clicks += sign * active_at(ledger.timeline, click.ts)
+            ledger.clicks += sign
+            figures.clickers += self._interaction(account, click.actor, ledger, click.ts, "clicks", sign)
+
+    def _post(self, account: str, post: Post, sign: int) -> None:
+        _, figures = self._day(account, post.ts)
+        figures.posts += sign
+
+    def _share(self, account: str, share: Share, sign: int) -> None:
+        _, figures = self._day(account, share.ts)
+        ledger = self._ledger(account, share.actor)
+        figures.shares += sign
+        ledger.shares += sign
+        self._interaction(account, share.actor, ledger, share.ts, "others", sign)
+
+    def _like(self, account: str, like: Like, sign: int) -> None:
+        _, figures = self._day(account, like.ts)
+        ledger = self._ledger(account, like.actor)
+        figures.likes += sign
+        ledger.likes += sign
+        self._interaction(account, like.actor, ledger, like.ts, "others", sign)
+
+    def _order(self, account: str, order: Order, sign: int) -> None:
+        _, figures = self._day(account, order.ts)
+        figures.conversions += sign
+        figures.revenue += sign * order.value
+        if order.actor is not None:
+            ledger = self._ledger(account, order.actor)
+            figures.follower_conversions += sign * active_at(ledger.timeline, order.ts)
+            ledger.conversions += sign
+            ledger.kept_revenue += sign * order.value
+            self._interaction(account, order.actor, ledger, order.ts, "orders", sign)
+
+    def _refund(self, account: str, refund: Refund, sign: int) -> None:
+        _, figures = self._day(account, refund.ts)
+        figures.refunded += sign * refund.amount
+        if refund.order_actor is not None:
+            ledger = self._ledger(account, refund.order_actor)
+            ledger.kept_revenue -= sign * refund.amount
+
+    # One rule per kind of contribution (FollowerEdge is absolute: ``apply`` sets it).
+    _RULES = {Reply: _reply, Edge: _edge, Mutual: _mutual, Click: _click, Post: _post, Share: _share,
+              Like: _like, Order: _order, Refund: _refund}
 
     def _reply_depth(self, account: str, old: Reply, new: Reply) -> None:
         _, figures = self._day(account, new.ts)
