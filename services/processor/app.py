@@ -46,7 +46,7 @@ log = logging.getLogger("richness.processor")
 
 BATCH_MAX = 100  # records: event batches of up to 500 events, or up to 2,000 account changes
 BATCH_WITHIN_S = 0.1
-LAG_INTERVAL_S = 10.0
+LAG_INTERVAL_S = 5.0  # the Pipeline health lag panel: fresh enough to see a drain end
 # RocksDB per table partition: small caches, so that memory stays flat however large the state.
 # Bloom filters of 10 bits per key: most lookups are of entries that do not exist yet.
 ROCKSDB_OPTIONS = {"block_cache_size": 16 * 1024 * 1024, "write_buffer_size": 8 * 1024 * 1024,
