@@ -43,3 +43,33 @@ CREATE OR REPLACE VIEW {db}.click_events AS
 SELECT id, ts, actor, target
 FROM {db}.events_raw
 WHERE type = 'click';
+
+-- The follower ledger as the dashboards read it: the interface a maintained write side can take
+-- over (docs/design.md, "How dashboards read": what the processor would maintain). Today both
+-- views read the ledger (`followers`): exact, and as many rows as the selected accounts have
+-- followers.
+--
+-- audience: each account's followers now and how many of them never replied to nor clicked it.
+CREATE OR REPLACE VIEW {db}.audience AS
+SELECT account, count() AS followers, countIf(replies = 0 AND clicks = 0) AS silent_followers
+FROM {db}.followers
+GROUP BY account;
+
+-- follower_lists: for each list, at least the first 15 followers of each account in the list's
+-- order (today: all of them), so that the first 15 over any set of accounts are among them.
+-- The lists (filter; order, ties by follower, account):
+--   most_valuable      every follower; replies + clicks, most first
+--   silent             replies = 0 AND clicks = 0; since, oldest first
+--   not_following_back NOT mutual; replies + clicks, most first, then since
+--   kept_revenue       every follower; kept_revenue, most first, then conversions
+--   interactions       every follower; replies + clicks + shares + likes, most first, then kept_revenue
+CREATE OR REPLACE VIEW {db}.follower_lists AS
+SELECT 'most_valuable' AS list, * FROM {db}.followers
+UNION ALL
+SELECT 'silent' AS list, * FROM {db}.followers WHERE replies = 0 AND clicks = 0
+UNION ALL
+SELECT 'not_following_back' AS list, * FROM {db}.followers WHERE NOT mutual
+UNION ALL
+SELECT 'kept_revenue' AS list, * FROM {db}.followers
+UNION ALL
+SELECT 'interactions' AS list, * FROM {db}.followers;
