@@ -12,9 +12,10 @@ the ClickHouse plugin expand them (``shared.grafana.macros``), as the read-only 
 Every query runs ``repeats`` times (whole passes, so caches see the same mix as a refreshing
 dashboard); the figures are the percentiles of the client-side wall times, round trip included.
 
-History grows in days at a steady daily volume (``events_per_day``) among a fixed set of
-accounts: a dashboard over the last 30 days then has the same amount to read at 10^6 and at 10^7
-events, and whatever grows with history shows up as a growing p95.
+History grows in days at a steady pace among a fixed set of accounts (``Load``): a dashboard
+over the last 30 days then has as much activity to read at 10^6 as at 10^7 events, and whatever
+grows with history shows up as a growing p95. (The follower graph does grow with history, as
+follows accumulate: the ledger panels read it.)
 """
 from __future__ import annotations
 
@@ -26,12 +27,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pydantic import SecretStr
 
 from services.dashboards.queries import dashboard_time_range, panel_queries, resolve_variables, run_sql
-from services.simulate.model import SimulationConfig, simulate, start_of_today
+from services.simulate.model import (DAILY_FOLLOW_GAIN, DAILY_UNFOLLOW, GRAPH_SHARE, SimulationConfig, simulate,
+                                     start_of_today)
 from services.simulate.sender import EventSender, send_events
 from services.stack import components
 from services.stack.drain import drain
@@ -68,7 +70,7 @@ def provisioned_queries(grafana_dir: Path | None = None) -> list[Source]:
         for definition in board.get("templating", {}).get("list", []):
             if definition.get("datasource", {}).get("type") == provisioning.CLICKHOUSE_TYPE:
                 query = definition["query"]
-                sources.append(Source("variable", board["uid"], definition["name"],
+                sources.append(Source("variable", board["uid"], f"variable {definition['name']}",
                                       query if isinstance(query, str) else query["rawSql"]))
         for query in panel_queries(board, dashboard_time_range(board, datetime.now(timezone.utc))):
             if query.datasource_type == provisioning.CLICKHOUSE_TYPE:
@@ -204,21 +206,56 @@ def time_queries(reader, now: datetime, repeats: int, grafana_dir: Path | None =
 
 @dataclass(frozen=True)
 class Load:
-    """N simulated events: ``events_per_day`` a day among ``accounts`` accounts, so the history
-    lasts events / events_per_day days (ending today 00:00 UTC)."""
+    """About N simulated events among ``accounts`` accounts at a steady pace: simulations of
+    ``period_days`` days and ``period_events`` events each, one after the other up to today (the
+    same accounts: names come from the seed), so that the last 30 days hold as much activity
+    after twelve periods as after one. The first period's backstory (the follow graph before it,
+    dated in the four weeks before) is sent; the later periods continue the graph the earlier ones
+    left, so theirs are not. Less than a period: fewer days at the same pace.
+
+    The simulator spreads its budget with the graph as it stands when its window opens, so one
+    long simulation would get busier every day as its graph grows: hence periods."""
 
     events: int
-    events_per_day: int = 33_333  # about the issue's 2.1 M events in 60 days
+    period_events: int = 1_000_000  # about 33,000 a day: the issue's 2.1 M events in 60 days
+    period_days: int = 30
     accounts: int = 25_000
     seed: int = 1
 
     @property
-    def days(self) -> int:
-        return max(1, math.ceil(self.events / self.events_per_day))
+    def _backstory(self) -> float:
+        """The share of a simulation's budget that is its backstory (services.simulate.model)."""
+        return GRAPH_SHARE / (1 + self.period_days * (DAILY_FOLLOW_GAIN + DAILY_UNFOLLOW))
 
-    def config(self) -> SimulationConfig:
-        return SimulationConfig(seed=self.seed, end=start_of_today(), days=self.days, events=self.events,
-                                accounts=self.accounts)
+    @property
+    def periods(self) -> int:
+        """The first period brings its backstory, every period its days."""
+        window = self.period_events * (1 - self._backstory)
+        return max(1, round((self.events - self.period_events * self._backstory) / window))
+
+    @property
+    def days(self) -> int:
+        if self.events >= self.period_events:
+            return self.periods * self.period_days
+        return max(1, round(self.period_days * self.events / self.period_events))
+
+    def simulations(self) -> list[SimulationConfig]:
+        """Oldest first, each of the same size: the same pace whatever the history."""
+        if self.events < self.period_events:  # less than a period: fewer days at the same pace
+            return [SimulationConfig(seed=self.seed, end=start_of_today(), days=self.days, events=max(self.events, 100),
+                                     accounts=self.accounts)]
+        end = start_of_today()
+        return [SimulationConfig(seed=self.seed, end=end - timedelta(days=self.period_days * (self.periods - 1 - k)),
+                                 days=self.period_days, events=self.period_events, accounts=self.accounts)
+                for k in range(self.periods)]
+
+    def stream(self) -> Iterator[dict]:
+        for k, config in enumerate(self.simulations()):
+            events = simulate(config)
+            if k:
+                window_start = int(config.start.timestamp() * 1000)
+                events = (event for event in events if event["ts"] >= window_start)
+            yield from events
 
 
 class LoadedStack:
@@ -283,7 +320,7 @@ class LoadedStack:
                            f"({summary.events_per_s:,.0f} ev/s)")
 
             with EventSender(f"http://127.0.0.1:{ingest_port}", self.api_key) as sender:
-                summary = send_events(simulate(load.config()), sender, batch_size=10_000, progress=progress)
+                summary = send_events(load.stream(), sender, batch_size=10_000, progress=progress)
             if summary.rejected:
                 raise RuntimeError(f"the ingest API rejected {summary.rejected:,} simulated events: "
                                    f"{summary.errors[:3]}")
@@ -295,6 +332,7 @@ class LoadedStack:
             for running in reversed(pipeline):
                 stop(running)
                 self.processes.remove(running)
+        self.sent = summary.accepted
         return time.perf_counter() - started
 
     def settle(self, timeout_s: float = 300.0) -> int:
@@ -332,21 +370,21 @@ def measure(bench, load: Load, repeats: int, report: Report, keep: bool = False)
         if not keep:
             shutil.rmtree(home, ignore_errors=True)
     figures = summarise(samples)
-    report(f"dashboards at {load.events:,} events ({load.days} days, {load.accounts:,} accounts; loaded and drained "
+    report(f"dashboards at {stack.sent:,} events ({load.days} days, {load.accounts:,} accounts; loaded and drained "
            f"in {seconds:.0f} s, {parts} parts): {figures['dashboard_queries']} queries, "
            f"p50 {figures['dashboard_query_p50_ms']:.0f} ms, p95 {figures['dashboard_query_p95_ms']:.0f} ms, "
            f"max {figures['dashboard_query_max_ms']:.0f} ms")
     for slow in figures["dashboard_slowest"]:
         report(f"  {slow['max_ms']:7.1f} ms  {slow['query']}")
-    return {"events": load.events, "days": load.days, "accounts": load.accounts, **figures}
+    return {"events": stack.sent, "days": load.days, "accounts": load.accounts, **figures}
 
 
-def figures(bench, sizes: list[int], repeats: int, report: Report) -> dict:
+def figures(bench, sizes: list[int], repeats: int, report: Report, **load: Any) -> dict:
     """The stage's figures for the bench's JSON line: those of the largest size, and a row per
-    size (``dashboard_scaling``) when there are several."""
+    size (``dashboard_scaling``) when there are several. ``load``: Load's other fields."""
     if not sizes:
         return {}
-    rows = [measure(bench, Load(size), repeats, report) for size in sorted(sizes)]
+    rows = [measure(bench, Load(size, **load), repeats, report) for size in sorted(sizes)]
     largest = rows[-1]
     result = {key: largest[key] for key in ("dashboard_query_p50_ms", "dashboard_query_p95_ms",
                                              "dashboard_query_max_ms", "dashboard_slowest")}
