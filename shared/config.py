@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     # Read-only account created by the migrations, for dashboards and analysts.
     clickhouse_reader_user: str = "richness_reader"
     clickhouse_reader_password: SecretStr = SecretStr("")
+    # When one machine is not enough: the name of a cluster in the servers' <remote_servers>
+    # (empty: one server). The schema then keeps each table per shard behind a Distributed table
+    # of the same name (shared/clickhouse/layout.py); the URL above is the node everything talks to.
+    clickhouse_cluster: str = Field(default="", pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
+    # Replicated* engines and ON CLUSTER DDL (production; needs ClickHouse Keeper). Without
+    # replication the schema is applied on each node of clickhouse_nodes (their HTTP URLs).
+    clickhouse_replicated: bool = True
+    clickhouse_nodes: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- ingest API ------------------------------------------------------------------------
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
@@ -74,6 +82,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_keys(cls, value: object) -> object:
         # RICHNESS_API_KEYS="key1,key2": comma-separated, blanks dropped.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("clickhouse_nodes", mode="before")
+    @classmethod
+    def _split_nodes(cls, value: object) -> object:
+        # RICHNESS_CLICKHOUSE_NODES="http://a:8123,http://b:8123"
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

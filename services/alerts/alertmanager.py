@@ -2,20 +2,9 @@
 written from the project's policy tree, receivers and message template, and the local stack's
 component (Debian's ``prometheus-alertmanager`` on 127.0.0.1).
 
-Wiring into the local stack (services/stack/supervisor.py), once it runs Prometheus:
-  1. ``StackSettings``: ``alertmanager_port: int = Field(default=0, ge=0, le=65535)``
-     (RICHNESS_STACK_ALERTMANAGER_PORT), and ``"alertmanager": self.settings.alertmanager_port``
-     in ``LocalStack._ports``' ``configured`` dict (so the port is reused across down/up).
-  2. In ``LocalStack._specs``, just before Prometheus:
-         from services.alerts import alertmanager
-         yield alertmanager.component(self.dir / "alertmanager", ports["alertmanager"],
-                                      os.environ.get("RICHNESS_ALERT_WEBHOOK_URL"))
-     (no webhook URL: Alertmanager keeps the alerts, visible at its URL and with
-     ``amtool alert query --alertmanager.url=…``, and notifies no one).
-  3. Prometheus' generated configuration: ``config.update(alertmanager.prometheus_alerting(port))``
-     and ``config["rule_files"] = [str(alertmanager.RULES_FILE)]`` (the pipeline rules).
-  4. Optionally ``alertmanager_url`` in ``StackInfo`` and a row in ``richness up``'s table.
-``down`` needs nothing more: the component is a process like the others.
+The local stack (services/stack/supervisor.py) runs it next to Prometheus when both are
+installed, with the receivers of RICHNESS_ALERT_* (without a webhook URL it keeps the alerts,
+visible at its URL and with ``amtool alert query --alertmanager.url=…``, and notifies no one).
 """
 from __future__ import annotations
 
@@ -30,14 +19,19 @@ from services.alerts import provisioned
 from services.stack.processes import Spec, StackError
 from shared.alerting.receivers import TEMPLATE_FILE, AlertSettings, alertmanager_config
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules.yml"
 BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, upstream's
 
 
-def binary() -> str:
+def installed() -> str | None:
     for name in BINARIES:
         if path := shutil.which(name):
             return path
+    return None
+
+
+def binary() -> str:
+    if path := installed():
+        return path
     raise StackError("Alertmanager is not installed: `make deps` installs Debian's prometheus-alertmanager")
 
 

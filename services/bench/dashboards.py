@@ -271,13 +271,12 @@ class LoadedStack:
             home / "clickhouse", http_port=http_port, tcp_port=tcp_port, admin_user="richness",
             admin_password=self.admin_password, reader_user="richness_reader", reader_password=reader_password)
         self.api_key = secrets.token_urlsafe(16)
-        tag = secrets.token_hex(4)
         # (model_copy does not validate: secrets go in as SecretStr)
         self.settings = bench.fresh_settings(
             clickhouse_url=f"http://127.0.0.1:{http_port}", clickhouse_user="richness",
             clickhouse_password=SecretStr(self.admin_password), clickhouse_reader_user="richness_reader",
             clickhouse_reader_password=SecretStr(reader_password), api_keys=[SecretStr(self.api_key)],
-            changes_topic=f"bench-changes-{tag}", state_dir=home / "processor")
+            state_dir=home / "processor")
 
     def __enter__(self) -> "LoadedStack":
         try:

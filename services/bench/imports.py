@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from services.bench.workload import iter_events
+from services.bench.workload import encode_json, iter_events
 from services.importers.engine import import_file
 from services.importers.sources import ImportOptions
 from services.stack import components
@@ -119,9 +119,9 @@ class _Threads:
 
 
 def _write_lines(path: Path, rows: Iterator[dict]) -> Path:
-    with open(path, "w") as out:
+    with open(path, "wb") as out:
         for row in rows:
-            out.write(json.dumps(row, separators=(",", ":")) + "\n")
+            out.write(encode_json(row) + b"\n")  # money as JSON numbers
     return path
 
 

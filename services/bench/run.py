@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from services.bench import dashboards, event_logs, stages
-from services.bench.workload import iter_events
+from services.bench.workload import iter_events, reply_trees
 from services.stack import components
 from services.stack.processes import free_port, spawn, stop, wait_healthy
 from shared.clickhouse.schema import migrate
@@ -28,6 +29,7 @@ Report = Callable[[str], None]
 class Plan:
     events: int = 100_000  # per ingest measurement
     processor_events: int = 200_000  # processor batches hold up to 50,000 events: several steps
+    viral_replies: int = 200_000  # the viral stage: this many replies in one conversation vs spread
     sink_rows: int = 500_000  # sink batches hold up to 50,000 rows
     repeats: int = 3
     freshness_rate: int = 5_000
@@ -47,7 +49,7 @@ class Plan:
 
     @classmethod
     def full(cls) -> "Plan":
-        return cls(events=200_000, processor_events=500_000, sink_rows=1_000_000, repeats=5,
+        return cls(events=200_000, processor_events=500_000, viral_replies=10**6, sink_rows=1_000_000, repeats=5,
                    freshness_seconds=60.0, scaling=[10**5, 10**6, 10**7], event_logs=True, restart_events=10**7,
                    dashboard_events=[10**5, 10**6, 10**7])
 
@@ -86,13 +88,15 @@ class Bench:
             stop(running)
         for tidy in self.after_stop:
             tidy()
+        shutil.rmtree(self.dir, ignore_errors=True)  # topics, tables and processor state of the run
 
     def fresh_settings(self, **overrides) -> Settings:
         """Private topics and consumer groups for one measurement."""
         tag = secrets.token_hex(4)
         settings = self.base.model_copy(update={
             "events_topic": f"bench-events-{tag}", "facts_topic": f"bench-facts-{tag}",
-            "dead_letter_topic": f"bench-dead-{tag}", "group_prefix": f"bench-{tag}", **overrides})
+            "changes_topic": f"bench-changes-{tag}", "dead_letter_topic": f"bench-dead-{tag}",
+            "group_prefix": f"bench-{tag}", **overrides})
         asyncio.run(ensure_topics(settings))
         return settings
 
@@ -170,6 +174,24 @@ class Bench:
                     f"median {statistics.median(delays):.2f} s, p99 {stages.p99(delays):.2f} s over {len(delays)} requests")
         return {"freshness_p50_s": round(statistics.median(delays), 3), "freshness_p99_s": round(stages.p99(delays), 3)}
 
+    def viral(self, replies: int, spread_over: int = 20_000) -> dict:
+        """The richest conversation must not be the slowest: ``replies`` replies in ONE
+        conversation (a random tree, ~30 % delivered before their parent) next to the same
+        number spread over ``spread_over`` conversations, same run, same processor."""
+        figures = {}
+        for shape, conversations in (("viral", 1), ("spread", spread_over)):
+            settings = self.fresh_settings()
+            source = reply_trees(replies, conversations, seed=5, id_prefix=shape)
+            while chunk := list(itertools.islice(source, 100_000)):
+                asyncio.run(stages.fill_events_topic(settings, stages.validated(chunk)))
+            rate, peak = stages.processor_rate(settings, replies + conversations, self.logs)
+            self.report(f"{shape}: {replies:,} replies in {conversations:,} conversation(s): {rate:,.0f} ev/s, "
+                        f"processor peak RSS {peak:,.0f} MB")
+            figures[shape] = (rate, peak)
+        (viral, viral_rss), (spread, spread_rss) = figures["viral"], figures["spread"]
+        return {"viral_events_per_s": round(viral), "spread_events_per_s": round(spread),
+                "viral_ratio_to_spread": round(viral / spread, 3), "viral_peak_rss_mb": round(max(viral_rss, spread_rss))}
+
     def scaling(self) -> list[dict]:
         rows = []
         for size in self.plan.scaling:
@@ -187,7 +209,9 @@ class Bench:
 def run(plan: Plan, report: Report = print) -> dict:
     started = time.perf_counter()
     with Bench(plan, report) as bench:
-        figures = {**bench.ingest(), **bench.processor(), **bench.sink(), **bench.freshness()}
+        figures = {**bench.ingest(), **bench.processor(), **bench.viral(plan.viral_replies), **bench.sink(),
+                   **bench.freshness()}
+        figures["processor_peak_rss_mb"] = max(figures["processor_peak_rss_mb"], figures.pop("viral_peak_rss_mb"))
         if plan.scaling:
             figures["scaling"] = bench.scaling()
         figures.update(dashboards.figures(bench, plan.dashboard_events, plan.repeats, report))

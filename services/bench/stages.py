@@ -7,7 +7,6 @@ same machine in the same run.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import threading
 import time
@@ -18,6 +17,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.bench.workload import encode_json
 from services.ingest.event_log import THROUGHPUT_OPTIONS
 from services.stack import components
 from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
@@ -64,14 +64,14 @@ def start(spec: Spec, log_dir: Path) -> Service:
 
 def validated(events: list[dict]) -> list:
     received = now_ms()
-    return [parse_event(json.dumps(e), received) for e in events]
+    return [parse_event(encode_json(e), received) for e in events]
 
 
 # --- ingest ---------------------------------------------------------------------------------
 
 async def ingest_rate(url: str, api_key: str, events: list[dict], clients: int = 4) -> float:
     """Events/s accepted by the ingest API from concurrent clients posting 10,000-event arrays."""
-    bodies = [json.dumps(events[i:i + HTTP_BATCH]).encode() for i in range(0, len(events), HTTP_BATCH)]
+    bodies = [encode_json(events[i:i + HTTP_BATCH]) for i in range(0, len(events), HTTP_BATCH)]
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -224,17 +224,19 @@ def raw_insert_rate(settings: Settings, events: list, table: str) -> float:
 
 def freshness(settings: Settings, ingest_url: str, api_key: str, rate: int, seconds: float,
               batch: int = 250) -> list[float]:
-    """Seconds from "accepted" to "visible in the views", per request, at a steady event rate.
+    """Seconds from "accepted" to "visible", per request, at a steady event rate.
 
-    A sender posts ``batch`` events every batch/rate seconds; a watcher polls ClickHouse every
-    50 ms for each request's events in ``richness.events`` and its replies' facts (the
-    processor's output) and records when all are there.
+    A sender posts ``batch`` events every batch/rate seconds. Each request also carries a probe:
+    a post and two replies to it in a conversation of its own, by an account of its own. The
+    request is visible once ClickHouse has all its events, the probe's thread row (the event rules)
+    and the probe owner's day with both replies received (the account rules): every stage of the
+    pipeline has handled it. A watcher polls every 50 ms.
     """
     from services.bench.workload import realistic_events
 
     batches = int(rate * seconds / batch)
     events = realistic_events(batches * batch, seed=99, id_prefix="fresh-")
-    accepted: dict[int, tuple[float, int, int]] = {}  # request -> (accepted at, events, replies)
+    accepted: dict[int, tuple[float, int]] = {}  # request -> (accepted at, events)
     visible: dict[int, float] = {}
     done = threading.Event()
     db = settings.clickhouse_database
@@ -244,24 +246,28 @@ def freshness(settings: Settings, ingest_url: str, api_key: str, rate: int, seco
         while not done.is_set() or len(visible) < len(accepted):
             pending = [i for i in accepted if i not in visible]
             if pending:
+                roots = [f"fresh-root-{i}" for i in pending]
+                owners = [f"fresh-owner-{i}" for i in pending]
                 seen_events = dict(client.query(
                     f"SELECT toUInt32(splitByChar('-', id)[2]) AS b, count() FROM {db}.events_raw "
                     "WHERE startsWith(id, 'fresh-') AND b IN {b:Array(UInt32)} GROUP BY b",
                     parameters={"b": pending}).result_rows)
-                seen_replies = dict(client.query(
-                    f"SELECT toUInt32(splitByChar('-', event_id)[2]) AS b, count() FROM {db}.reply_facts "
-                    "WHERE startsWith(event_id, 'fresh-') AND b IN {b:Array(UInt32)} GROUP BY b",
-                    parameters={"b": pending}).result_rows)
+                threads = {root for root, in client.query(
+                    f"SELECT root_id FROM {db}.thread_rows WHERE root_id IN {{r:Array(String)}} AND replies = 2",
+                    parameters={"r": roots}).result_rows}
+                owned = {account for account, in client.query(
+                    f"SELECT account FROM {db}.account_days WHERE account IN {{o:Array(String)}} "
+                    "AND replies_received = 2", parameters={"o": owners}).result_rows}
                 now = time.perf_counter()
                 for i in pending:
-                    _, n_events, n_replies = accepted[i]
-                    if seen_events.get(i, 0) >= n_events and seen_replies.get(i, 0) >= n_replies:
+                    if (seen_events.get(i, 0) >= accepted[i][1] and f"fresh-root-{i}" in threads
+                            and f"fresh-owner-{i}" in owned):
                         visible[i] = now
             time.sleep(0.05)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    headers = {"Authorization": f"Bearer {api_key}"}
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     interval = batch / rate
     with httpx.Client(timeout=30) as http:
         next_at = time.perf_counter()
@@ -269,14 +275,22 @@ def freshness(settings: Settings, ingest_url: str, api_key: str, rate: int, seco
             chunk = events[i * batch:(i + 1) * batch]
             for event in chunk:  # tag each event with its request number
                 event["id"] = f"fresh-{i}-{event['id'][6:]}"
-            response = http.post(f"{ingest_url}/v1/events", json=chunk, headers=headers)
+            chunk = chunk + _probe(i, chunk[0]["ts"])
+            response = http.post(f"{ingest_url}/v1/events", content=encode_json(chunk), headers=headers)
             response.raise_for_status()
-            accepted[i] = (time.perf_counter(), len(chunk), sum(e["type"] == "reply" for e in chunk))
+            accepted[i] = (time.perf_counter(), len(chunk))
             next_at += interval
             time.sleep(max(0.0, next_at - time.perf_counter()))
     done.set()
     watcher.join(timeout=120)
     return sorted(visible[i] - accepted[i][0] for i in visible)
+
+
+def _probe(request: int, ts: int) -> list[dict]:
+    root, owner = f"fresh-root-{request}", f"fresh-owner-{request}"
+    return [{"id": f"fresh-{request}-probe-post", "type": "post", "ts": ts, "actor": owner, "post_id": root},
+            *({"id": f"fresh-{request}-probe-{n}", "type": "reply", "ts": ts, "actor": "fresh-fan",
+               "post_id": f"{root}-reply-{n}", "parent_id": root, "root_id": root} for n in (1, 2))]
 
 
 def p99(values: list[float]) -> float:

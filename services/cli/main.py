@@ -26,8 +26,8 @@ from services.simulate.sender import SendFailed
 from services.stack.drain import DrainBlocked, drain as pipeline_drain
 from services.stack.processes import StackError
 from services.stack.supervisor import DEFAULT_DATA_DIR, LocalStack, ingest_target
-from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate as apply_schema
+from shared.clickhouse.layout import LayoutError
+from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 
 app = typer.Typer(help="Richness: measure the quality of social engagement, live.", no_args_is_help=True,
@@ -72,6 +72,8 @@ def up(data_dir: Path = DataDir,
     table.add_row("ClickHouse reader", f"{info.clickhouse_reader_user} / {info.clickhouse_reader_password}")
     table.add_row("Kafka bootstrap", f"{info.kafka_bootstrap} ({EVENT_LOGS[info.event_log]})")
     table.add_row("Prometheus", info.prometheus_url or "not installed")
+    if info.alertmanager_url:
+        table.add_row("Alertmanager", info.alertmanager_url)
     table.add_row("stack.json", str(stack.stack_json))
     console.print("[bold green]richness is up[/]")
     console.print(table)
@@ -136,7 +138,8 @@ def drain(timeout: float = typer.Option(120.0, "--timeout", help="Give up after 
         nonlocal last
         last = lag
         status.update(f"draining: waiting for the broker ({lag.error})" if lag.error else
-                      f"draining: processor lag {lag.processor}, sink lag {'…' if lag.sink < 0 else lag.sink}")
+                      f"draining: processor lag {lag.processor}, sink lag {'…' if lag.sink < 0 else lag.sink}"
+                      + (f", {lag.distribution} files waiting for a shard" if lag.distribution > 0 else ""))
 
     try:
         with console.status("draining…") as status:
@@ -146,16 +149,21 @@ def drain(timeout: float = typer.Option(120.0, "--timeout", help="Give up after 
     if not done:
         where = (f"the lag could not be measured: {last.error}" if last and last.error else
                  f"processor lag {last.processor if last else '?'}, "
-                 f"sink lag {last.sink if last and last.sink >= 0 else '?'}")
+                 f"sink lag {last.sink if last and last.sink >= 0 else '?'}"
+                 + (f", {last.distribution} files waiting for a shard" if last and last.distribution > 0 else ""))
         fail(f"not drained after {timeout:.0f} s ({where}); see the logs in {data_dir}/logs", code=1)
     console.print("drained: every accepted event is in ClickHouse")
 
 
 @app.command()
 def migrate(data_dir: Path = DataDir) -> None:
-    """Apply the ClickHouse schema (idempotent; `richness up` does it too)."""
+    """Apply the ClickHouse schema (idempotent; `richness up` does it too). On a cluster
+    (RICHNESS_CLICKHOUSE_CLUSTER) its tables are sharded; see the README."""
     settings = _settings(data_dir)
-    ran = apply_schema(connect(settings), settings.clickhouse_database)
+    try:
+        ran = apply_schema(settings)
+    except (ValueError, LayoutError) as exc:
+        fail(str(exc))
     console.print(f"applied: {', '.join(ran)}" if ran else "schema up to date")
 
 
@@ -240,6 +248,8 @@ def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done 
           imports: bool = typer.Option(False, "--imports", help="Instead: richness import speed per format "
                                        "(a generated file of --import-lines lines each)."),
           import_lines: int = typer.Option(1_000_000, "--import-lines", min=100, help="Lines per format for --imports."),
+          cluster: bool = typer.Option(False, "--cluster", help="Instead: sink rows/s, insert rows/s and dashboard "
+                                       "query p95 on one ClickHouse server vs a cluster of two shards, on this machine."),
           out: Path = typer.Option(None, "--out", help="Also write the figures as JSON to this file."),
           event_logs: bool = typer.Option(None, "--event-logs/--no-event-logs",
                                           help="Also measure ingest and processor on the durable event log next to "
@@ -262,6 +272,10 @@ def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done 
         from services.bench.imports import run_imports  # noqa: PLC0415
 
         figures = run_imports(import_lines, report=report)
+    elif cluster:
+        from services.bench.cluster import ClusterPlan, run_cluster  # noqa: PLC0415
+
+        figures = run_cluster(ClusterPlan.quick() if quick else ClusterPlan.full(), report=report)
     else:
         plan = Plan.quick() if quick else Plan.full()
         if repeats:

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -32,13 +33,37 @@ KEEPALIVE_SQL = (
 )
 
 
+@dataclass(frozen=True)
+class ClusterConfig:
+    """A cluster of servers on this machine, one per shard (no replicas: the embedded engine has
+    no Keeper), named in ``remote_servers`` as the schema's Distributed tables name it."""
+
+    name: str
+    secret: str  # the servers' shared secret: a sub-query on another shard runs as the user who asked
+    shard_tcp_ports: tuple[int, ...]
+
+    def xml(self) -> str:
+        shards = "".join(
+            "      <shard><internal_replication>true</internal_replication>"
+            f"<replica><host>127.0.0.1</host><port>{port}</port></replica></shard>\n"
+            for port in self.shard_tcp_ports)
+        return (
+            # The embedded engine starts no pool for a Distributed table's background sends by
+            # default: inserts for other shards would wait on disk until a SYSTEM FLUSH DISTRIBUTED.
+            "  <background_distributed_schedule_pool_size>4</background_distributed_schedule_pool_size>\n"
+            f"  <remote_servers>\n    <{self.name}>\n      <secret>{escape(self.secret)}</secret>\n"
+            f"{shards}    </{self.name}>\n  </remote_servers>\n")
+
+
 def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, admin_password: str,
-                 reader_user: str, reader_password: str) -> None:
-    """Write config.xml and users.xml for the server.
+                 reader_user: str, reader_password: str, cluster: ClusterConfig | None = None) -> None:
+    """Write config.xml and users.xml for the server (and its place in ``cluster``, if any).
 
     ``default`` must stay password-less for the embedded engine's own in-process session (it
     connects as ``default`` over loopback), so it gets only the two grants that session needs.
     Clients use the admin user (schema and writes) or the read-only user (dashboards, analysts).
+    In a cluster the servers authenticate each other with the cluster's secret and run a
+    sub-query as the user who asked, so ``default`` stays as it is and the reader stays read-only.
     """
     home.mkdir(parents=True, exist_ok=True)
     users_path = home / "users.xml"
@@ -49,8 +74,10 @@ def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, 
         f"  <tcp_port>{tcp_port}</tcp_port>\n"
         f"  <users_config>{escape(str(users_path))}</users_config>\n"
         "  <logger><level>warning</level><console>1</console></logger>\n"
+        f"{cluster.xml() if cluster else ''}"
         "</clickhouse>\n"
     )
+    os.chmod(home / "config.xml", 0o600)  # the cluster's secret
     users_path.write_text(
         "<clickhouse>\n"
         "  <users>\n"
@@ -76,7 +103,8 @@ def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, 
         "  </users>\n"
         "  <profiles>\n"
         "    <default></default>\n"
-        "    <readonly><readonly>1</readonly></readonly>\n"
+        # On a cluster, a read naming accounts asks only the shards holding them (no-op otherwise).
+        "    <readonly><readonly>1</readonly><optimize_skip_unused_shards>1</optimize_skip_unused_shards></readonly>\n"
         "  </profiles>\n"
         "  <quotas><default></default></quotas>\n"
         "</clickhouse>\n"

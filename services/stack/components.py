@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from services.stack.clickhouse_server import write_config
+from services.stack.clickhouse_server import ClusterConfig, write_config
 from services.stack.processes import Spec, StackError, free_port, port_is_free, python_module, tansu_binary
 
 # --- the event log: Tansu, on a local S3 store (durable) or in memory ------------------------
@@ -176,13 +176,16 @@ def broker_ready(bootstrap: str) -> bool:
 # --- ClickHouse -------------------------------------------------------------------------------
 
 def clickhouse(home: Path, *, http_port: int, tcp_port: int, admin_user: str, admin_password: str,
-               reader_user: str, reader_password: str) -> Spec:
-    """ClickHouse 26.9 (chdb-core's engine) serving HTTP and native TCP on 127.0.0.1."""
+               reader_user: str, reader_password: str, cluster: ClusterConfig | None = None,
+               name: str = "clickhouse") -> Spec:
+    """ClickHouse 26.9 (chdb-core's engine) serving HTTP and native TCP on 127.0.0.1 (a shard of
+    ``cluster``, when given)."""
     write_config(home, http_port=http_port, tcp_port=tcp_port, admin_user=admin_user,
-                 admin_password=admin_password, reader_user=reader_user, reader_password=reader_password)
+                 admin_password=admin_password, reader_user=reader_user, reader_password=reader_password,
+                 cluster=cluster)
     url = f"http://127.0.0.1:{http_port}"
     return Spec(
-        name="clickhouse",
+        name=name,
         argv=python_module("services.stack.clickhouse_server", "--home", str(home)),
         healthy=lambda: clickhouse_ready(url, admin_user, admin_password),
         start_timeout_s=60,

@@ -18,13 +18,15 @@ def rules_file() -> Path:
     return assets.prometheus_dir() / "rules.yml"
 
 
-def write_config(home: Path, targets: dict[str, int]) -> Path:
+def write_config(home: Path, targets: dict[str, int], alerting: dict | None = None) -> Path:
     """prometheus.yml in ``home``: one job per service (job names as in production, which the
-    rules and dashboards use), scraping ``127.0.0.1:<port>/metrics``."""
+    rules and dashboards use), scraping ``127.0.0.1:<port>/metrics``; ``alerting``: where its
+    alerts go (services.alerts.alertmanager.prometheus_alerting)."""
     home.mkdir(parents=True, exist_ok=True)
     config = {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
         "rule_files": [str(rules_file())],
+        **(alerting or {}),
         "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
                            for job, port in targets.items()],
     }

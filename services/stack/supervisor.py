@@ -12,6 +12,7 @@ Layout of the data directory (default ``./.richness``)::
     clickhouse/      the ClickHouse server's config and data
     processor/       the processor's local state (RICHNESS_STATE_DIR), accounts/ its second stage's
     prometheus/      Prometheus's configuration and data, when Prometheus is installed
+    alertmanager/    Alertmanager's configuration and data, when it (and Prometheus) is installed
     logs/            one log file per component, and supervisor.log (exits and restarts)
 
 ``up`` starts one detached supervisor process per stack (``services.stack.daemon``), which
@@ -38,13 +39,13 @@ from typing import Callable, Iterator, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.alerts import alertmanager
 from services.stack import components, prometheus
 from services.stack import state as states
 from services.stack.processes import (Running, Spec, StackError, exit_status, free_port, kill_processes, log_tail,
                                       port_is_free, processes_marked, python_module, spawn, stop)
 from shared.api_keys import LOCAL_FILE_NAME, KeysFile
-from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate
+from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 from shared.kafka.admin import ensure_topics, partition_mismatches
 
@@ -73,6 +74,7 @@ class StackSettings(BaseSettings):
     accounts_metrics_port: int = Field(default=0, ge=0, le=65535)
     sink_metrics_port: int = Field(default=0, ge=0, le=65535)
     prometheus_port: int = Field(default=0, ge=0, le=65535)
+    alertmanager_port: int = Field(default=0, ge=0, le=65535)
     # "durable": Tansu on a local S3 store (SeaweedFS) under DIR/eventlog, kept across down/up
     # and crashes. "memory": gone at every down or broker crash; for tests and experiments.
     event_log: EventLog = "durable"
@@ -120,6 +122,7 @@ class StackInfo:
     event_log: str = "durable"
     prometheus_url: str | None = None
     prometheus_scrape_interval: str | None = None
+    alertmanager_url: str | None = None
     logs: dict[str, str] = field(default_factory=dict)
 
 
@@ -131,6 +134,7 @@ class Plan:
     ports: dict[str, int]
     external_clickhouse: bool
     prometheus: str | None  # the binary, when installed
+    alertmanager: str | None = None  # the binary, when installed (and Prometheus is)
 
 
 class LocalStack:
@@ -288,9 +292,15 @@ class LocalStack:
         yield components.processor("accounts", env, ports["accounts_metrics"], self.dir / "accounts")
         yield components.worker("sink", "services.sink", env, ports["sink_metrics"])
         if plan.prometheus:
+            alerting = None
+            if plan.alertmanager:  # the pipeline rules' alerts, to the receivers of RICHNESS_ALERT_*
+                yield alertmanager.component(self.dir / "alertmanager", ports["alertmanager"],
+                                             os.environ.get("RICHNESS_ALERT_WEBHOOK_URL"))
+                alerting = alertmanager.prometheus_alerting(ports["alertmanager"])
             home = self.dir / "prometheus"
             prometheus.write_config(home, {"ingest": ports["ingest"], "processor": ports["processor_metrics"],
-                                           "accounts": ports["accounts_metrics"], "sink": ports["sink_metrics"]})
+                                           "accounts": ports["accounts_metrics"], "sink": ports["sink_metrics"]},
+                                    alerting)
             yield components.prometheus(Path(plan.prometheus), home, ports["prometheus"])
 
     def log_store(self, ports: dict[str, int]) -> components.LogStore:
@@ -302,8 +312,10 @@ class LocalStack:
         external_kafka = "RICHNESS_KAFKA_BOOTSTRAP" in os.environ
         external_clickhouse = "RICHNESS_CLICKHOUSE_URL" in os.environ
         binary = components.prometheus_binary()
+        manager = alertmanager.installed() if binary else None
         secret = self._secrets()
-        ports = self._ports(event_log="external" if external_kafka else event_log, prometheus=binary is not None)
+        ports = self._ports(event_log="external" if external_kafka else event_log, prometheus=binary is not None,
+                            alertmanager=manager is not None)
         env = os.environ if external_clickhouse else {}  # credentials of an external server
         info = StackInfo(
             ingest_url=f"http://127.0.0.1:{ports['ingest']}",
@@ -323,8 +335,9 @@ class LocalStack:
             event_log="external" if external_kafka else event_log,
             prometheus_url=f"http://127.0.0.1:{ports['prometheus']}" if binary else None,
             prometheus_scrape_interval=prometheus.SCRAPE_INTERVAL if binary else None,
+            alertmanager_url=f"http://127.0.0.1:{ports['alertmanager']}" if manager else None,
         )
-        return Plan(info, ports, external_clickhouse, str(binary) if binary else None)
+        return Plan(info, ports, external_clickhouse, str(binary) if binary else None, manager)
 
     # --- start and stop ---------------------------------------------------------------------
     def _refuse_if_running(self) -> None:
@@ -400,7 +413,7 @@ class LocalStack:
                 f"first, or `richness down --force` to discard them.")
 
     # --- files -----------------------------------------------------------------------------
-    def _ports(self, event_log: str, prometheus: bool) -> dict[str, int]:
+    def _ports(self, event_log: str, prometheus: bool, alertmanager: bool = False) -> dict[str, int]:
         """Configured ports must be free (clear error); others reuse the last ones or pick free ones."""
         path = self.dir / "ports.json"
         previous = json.loads(path.read_text()) if path.exists() else {}
@@ -415,6 +428,8 @@ class LocalStack:
         }
         if prometheus:
             configured["prometheus"] = self.settings.prometheus_port
+        if alertmanager:
+            configured["alertmanager"] = self.settings.alertmanager_port
         if event_log == "durable":
             configured.update({f"log_{name}": 0 for name in components.LogStore.PORT_NAMES})
         ports: dict[str, int] = {}
@@ -476,7 +491,7 @@ def _check_topics(settings: Settings) -> None:
 
 def _migrate(settings: Settings) -> None:
     try:
-        migrate(connect(settings), settings.clickhouse_database)
+        apply_schema(settings)
     except Exception as exc:  # noqa: BLE001 - reported with the component's name
         raise StackError(f"applying the ClickHouse schema failed: {exc}") from exc
 

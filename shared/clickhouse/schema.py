@@ -3,15 +3,23 @@
 A file runs once and is recorded in ``<db>.schema_migrations``; a file whose first line is
 ``-- richness: rerun`` (views: CREATE OR REPLACE only) runs on every call, so views always match
 the code. ``{db}`` in the SQL is the configured database (``richness`` unless told otherwise).
+
+The files are written for one server; ``shared.clickhouse.layout`` places the same statements on
+a cluster (``RICHNESS_CLICKHOUSE_CLUSTER``): :func:`apply` picks the layout from the settings.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 from clickhouse_connect.driver.client import Client
+
+from shared.clickhouse.client import connect
+from shared.config import Settings
+from shared.clickhouse.layout import SINGLE, Layout, Statement, Table, catalogue, migrations_table, place, split
 
 RERUN_MARKER = "-- richness: rerun"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,11 +38,16 @@ class Migration:
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
-    def statements(self, database: str) -> list[str]:
-        # Comments go first (they may hold any text), then statements end with ';' at a line end.
-        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
-        body = body.replace("{db}", database)
-        return [s.strip() for s in re.split(r";\s*$", body, flags=re.M) if s.strip()]
+    @cached_property
+    def parsed(self) -> list[Statement]:
+        return split(self.sql, self.name)
+
+    def statements(self, database: str, layout: Layout = SINGLE, tables: dict[str, Table] | None = None) -> list[str]:
+        """The file's statements for ``layout``; ``tables``: every table the migrations create
+        (what a cluster layout needs to know which names are sharded)."""
+        tables = tables if tables is not None else all_tables()
+        placed = [sql for statement in self.parsed for sql in place(statement, layout, tables, self.name)]
+        return [sql.replace("{db}", database) for sql in placed]
 
 
 def available() -> list[Migration]:
@@ -43,24 +56,49 @@ def available() -> list[Migration]:
     return [Migration(f.name, f.read_text()) for f in files]
 
 
-def migrate(client: Client, database: str = "richness") -> list[str]:
-    """Apply what is missing; return the names of the files that ran."""
+def all_tables(migrations: list[Migration] | None = None) -> dict[str, Table]:
+    return catalogue([s for m in (migrations or available()) for s in m.parsed])
+
+
+def migrate(client: Client, database: str = "richness", layout: Layout = SINGLE) -> list[str]:
+    """Apply what is missing through ``client``; return the names of the files that ran. Without
+    replication a cluster's schema is applied on each node in turn (see :func:`apply`)."""
     if not _IDENTIFIER.match(database):
         raise ValueError(f"database name {database!r} must be a plain identifier")
-    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-    client.command(
-        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "
-        "(name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
-        "ENGINE = ReplacingMergeTree ORDER BY name"
-    )
+    client.command(f"CREATE DATABASE IF NOT EXISTS {database}{layout.on_cluster}")
+    client.command(migrations_table(layout).replace("{db}", database))
     done = {row[0] for row in client.query(f"SELECT name FROM {database}.schema_migrations FINAL").result_rows}
+    migrations = available()
+    tables = all_tables(migrations)
     ran = []
-    for migration in available():
+    for migration in migrations:
         if migration.name in done and not migration.rerun:
             continue
-        for statement in migration.statements(database):
+        for statement in migration.statements(database, layout, tables):
             client.command(statement)
         client.insert(f"{database}.schema_migrations", [[migration.name, migration.checksum]],
                       column_names=["name", "checksum"])
         ran.append(migration.name)
     return ran
+
+
+def layout_of(settings: Settings) -> Layout:
+    """The layout the settings describe (``RICHNESS_CLICKHOUSE_CLUSTER``, ``_REPLICATED``)."""
+    if not settings.clickhouse_cluster:
+        return SINGLE
+    return Layout(settings.clickhouse_cluster, settings.clickhouse_replicated)
+
+
+def apply(settings: Settings) -> list[str]:
+    """The schema where the settings say: one server, every node of a cluster without
+    replication (``RICHNESS_CLICKHOUSE_NODES``), or ``ON CLUSTER`` through the configured server."""
+    layout = layout_of(settings)
+    if layout.kind != "sharded":
+        return migrate(connect(settings), settings.clickhouse_database, layout)
+    if not settings.clickhouse_nodes:
+        raise ValueError(f"cluster {layout.cluster!r} without replication: set RICHNESS_CLICKHOUSE_NODES to the "
+                         "HTTP URL of every node (the schema is applied on each), or RICHNESS_CLICKHOUSE_REPLICATED=true")
+    ran: set[str] = set()
+    for url in settings.clickhouse_nodes:
+        ran.update(migrate(connect(settings, url=url), settings.clickhouse_database, layout))
+    return sorted(ran)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from services.alerts import alertmanager, provisioned
+from services.stack import prometheus
 from services.alerts.receiver import WebhookReceiver, describe
 from services.stack.processes import free_port, spawn, stop, wait_healthy
 
@@ -65,4 +66,4 @@ def test_a_pipeline_alert_reaches_the_webhook_grouped_by_service(local_alertmana
 def test_prometheus_is_told_where_it_is():
     assert alertmanager.prometheus_alerting(9093) == {
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:9093"]}]}]}}
-    assert alertmanager.RULES_FILE.is_file()
+    assert prometheus.rules_file().is_file()

@@ -54,7 +54,9 @@ def test_every_richness_variable_is_a_setting():
     for name, service in SERVICES.items():
         env = service.get("environment") or {}
         for variable in env:
-            if variable.startswith("RICHNESS_") and name not in ("clickhouse", "grafana"):
+            # ClickHouse servers and Grafana read their own (passwords, the cluster's secret) from the file they mount.
+            reads_own = name == "grafana" or service.get("image", "").startswith("clickhouse/")
+            if variable.startswith("RICHNESS_") and not reads_own:
                 assert variable in known, f"{name}: {variable} is read by nothing"
 
 

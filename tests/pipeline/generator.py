@@ -14,6 +14,8 @@ import random
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from services.bench.workload import reply_trees
+
 DAY_MS = 86_400_000
 NASTY = ["ameena", "robert", "sharon", "zoë", "o'brien", 'say "hi"', "back\\slash", "日本語",
          "emoji🙂", "tab\tname", "semi;colon", "comma,name", "x" * 256]
@@ -113,29 +115,9 @@ def event_set(seed: int, accounts: int = 12, n_edges: int = 60, n_posts: int = 1
 
 
 
-def viral_conversation(replies: int, seed: int = 1, early_share: float = 0.3, owner: str = "ameena",
-                       root: str = "viral", repliers: int = 5000, id_prefix: str = "v") -> list[dict]:
-    """One post and ``replies`` replies to it: a random reply tree (each reply answers the root
-    or an earlier reply, recent ones more often), delivered in order except that about
-    ``early_share`` of the replies arrive before their parent. Repliers are drawn from
-    ``repliers`` accounts, the owner among them."""
-    rng = random.Random(seed)
+
+def viral_conversation(replies: int, seed: int = 1) -> list[dict]:
+    """One post and ``replies`` replies to it: a random reply tree, about 30 % of the replies
+    delivered before their parent (the bench's viral workload, services.bench.workload)."""
     start = int(datetime(2026, 11, 10, tzinfo=timezone.utc).timestamp() * 1000)
-    post = {"id": f"{id_prefix}-post", "type": "post", "ts": start, "actor": owner, "post_id": root}
-    keyed = []  # (delivery key, event)
-    key_of = {root: -1.0}
-    nodes = [root]
-    for i in range(replies):
-        # Recent replies are answered more: a thread grows deep, not only wide.
-        parent = nodes[max(0, len(nodes) - 1 - int(rng.expovariate(1 / 50)))] if rng.random() < 0.9 else root
-        post_id = f"{id_prefix}-r{i}"
-        actor = owner if rng.random() < 0.05 else f"u{rng.randrange(repliers)}"
-        key = float(i)
-        if parent != root and rng.random() < early_share:
-            key = rng.uniform(-1.0, key_of[parent])  # delivered before its parent
-        key_of[post_id] = key
-        keyed.append((key, {"id": f"{id_prefix}-e{i}", "type": "reply", "ts": start + 1000 * (i + 1) + rng.randrange(1000),
-                            "actor": actor, "post_id": post_id, "parent_id": parent, "root_id": root}))
-        nodes.append(post_id)
-    keyed.sort(key=lambda pair: pair[0])
-    return [post, *(event for _, event in keyed)]
+    return list(reply_trees(replies, 1, seed=seed, start=start))

@@ -7,6 +7,8 @@ import asyncio
 import math
 import os
 import signal
+import threading
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from services.stack import components
 from services.stack.drain import drain
 from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
 from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate
+from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 from shared.events import Event
 from tests.conftest import settings_for
@@ -37,6 +39,7 @@ VIEW_KEYS = {
 
 class Pipeline:
     def __init__(self, broker, clickhouse, log_dir: Path, **overrides):
+        """``clickhouse``: a server or a cluster of them (tests.conftest)."""
         suffix = uuid.uuid4().hex[:8]
         self.api_key = "test-key-" + suffix
         # A private database unless told otherwise (dashboards query `richness` as in production).
@@ -64,7 +67,7 @@ class Pipeline:
         return f"http://127.0.0.1:{self.ingest_port}"
 
     def start(self, *names: str) -> None:
-        migrate(self.client, self.settings.clickhouse_database)
+        apply_schema(self.settings)
         for name in names or tuple(self.specs):
             self.running[name] = spawn(self.specs[name], self.log_dir)
             wait_healthy(self.specs[name], self.running[name])
@@ -158,3 +161,13 @@ def assert_views_equal(actual: dict[str, list[dict]], expected: dict[str, list[d
                 assert same, f"{view} {tuple(w[k] for k in key)}: {column} = {actual_value!r}, expected {expected_value!r}"
 
 
+def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float = 0.05) -> threading.Thread:
+    """Post the delivery in small requests spread over time, so crashes land mid-stream."""
+    def run():
+        for start in range(0, len(delivery), 40):
+            pipeline.post(delivery[start:start + 40])
+            time.sleep(pause_s)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import random
-import threading
 import time
 
 import pytest
@@ -14,25 +13,13 @@ from shared.events import parse_event
 from tests.conftest import start_clickhouse
 from services.stack.processes import spawn, stop, wait_healthy
 from tests.pipeline.generator import event_set
-from tests.pipeline.harness import Pipeline, assert_views_equal, encode_events, reference_rows
+from tests.pipeline.harness import Pipeline, assert_views_equal, encode_events, post_in_background, reference_rows
 
 pytestmark = [pytest.mark.broker, pytest.mark.clickhouse]
 
 
 def expected_for(delivery):
     return reference_rows(parse_event(encode_events(e)) for e in delivery)
-
-
-def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float = 0.05) -> threading.Thread:
-    """Post the delivery in small requests spread over time, so crashes land mid-stream."""
-    def run():
-        for start in range(0, len(delivery), 40):
-            pipeline.post(delivery[start:start + 40])
-            time.sleep(pause_s)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 @pytest.mark.parametrize("victim", ["processor", "accounts", "sink"])

@@ -1,5 +1,6 @@
 """End to end: random event sets through ingest → broker → processor → sink → ClickHouse, and
-every row of every contract view equals the reference implementation's."""
+every row of every contract view equals the reference implementation's — on one server and on a
+two-shard cluster (each test runs on both)."""
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.clickhouse]
 
 
 @pytest.fixture
-def pipeline(broker, clickhouse, tmp_path):
-    pipe = Pipeline(broker, clickhouse, tmp_path / "logs")
+def pipeline(broker, clickhouse_target, tmp_path):
+    pipe = Pipeline(broker, clickhouse_target, tmp_path / "logs")
     yield pipe
     pipe.stop_all()
 

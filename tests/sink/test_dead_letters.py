@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -12,7 +11,7 @@ from services.sink import metrics
 from services.sink.sink import Sink, SinkOptions, is_permanent
 from shared.clickhouse.client import connect
 from shared.clickhouse.schema import migrate
-from shared.domain.facts import ReplyFact
+from shared.domain.rows import ThreadRow, encode_rows
 from shared.events import Event
 from shared.kafka import compat
 from shared.kafka.admin import ensure_topics
@@ -30,8 +29,8 @@ def test_poison_records_are_dead_lettered_and_the_rest_is_stored(broker, clickho
     settings = settings_for(broker, clickhouse, clickhouse_database="sink_dead_letters", group_prefix="sink-dl")
     client = connect(settings)
     migrate(client, settings.clickhouse_database)
-    good_fact = ReplyFact("r1", "root", "p1", "ann", 1_790_000_000_000, 1, 1)
-    bad_fact = ReplyFact("r2", "root", "p2", "bob", 1_790_000_000_000, -1, 1)  # depth is UInt32
+    good_row = ThreadRow("r1", "ann", 3, 2, 1, 1, 1_790_000_000_000, 1_790_000_000_000, 1, 0, 0, 7)
+    bad_row = ThreadRow("r2", "bob", -1, 2, 1, 1, 1_790_000_000_000, 1_790_000_000_000, 1, 0, 0, 7)  # UInt64
     events = [Event(id=f"e{i}", type="post", ts=1_790_000_000_000, received_at=1_790_000_000_000,
                     actor="ann", post_id=f"p{i}") for i in range(20)]
     before = {reason: dead_letter_count(reason) for reason in ("undecodable", "rejected")}
@@ -41,8 +40,8 @@ def test_poison_records_are_dead_lettered_and_the_rest_is_stored(broker, clickho
         producer = AIOKafkaProducer(**compat.producer_options(settings))
         await producer.start()
         await asyncio.gather(*await send_events(producer, settings.events_topic, events))
-        await producer.send_and_wait(settings.facts_topic, b"this is not JSON")
-        await producer.send_and_wait(settings.facts_topic, msgspec.json.encode([good_fact, bad_fact]))
+        await producer.send_and_wait(settings.facts_topic, b"this is not a record of rows")
+        await producer.send_and_wait(settings.facts_topic, encode_rows([good_row, bad_row]))
         await producer.stop()
 
         sink = Sink(settings, lambda: connect(settings), SinkOptions(max_wait_s=0.05))
@@ -63,11 +62,11 @@ def test_poison_records_are_dead_lettered_and_the_rest_is_stored(broker, clickho
         return dead
 
     dead = asyncio.run(scenario())
-    reasons = sorted(dict(record.headers)["richness-error"].decode()[:25] for record in dead)
-    assert reasons == ["rejected by ClickHouse: U", "undecodable record: JSON "], reasons
+    reasons = sorted(dict(record.headers)["richness-error"].decode() for record in dead)
+    assert reasons[0].startswith("rejected by ClickHouse: ") and reasons[1].startswith("undecodable record: "), reasons
     db = settings.clickhouse_database
     assert client.command(f"SELECT count() FROM {db}.events_raw") == 20
-    assert client.query(f"SELECT event_id FROM {db}.reply_facts").result_rows == [("r1",)]
+    assert client.query(f"SELECT root_id FROM {db}.thread_rows").result_rows == [("r1",)]
     assert dead_letter_count("undecodable") == before["undecodable"] + 1
     assert dead_letter_count("rejected") == before["rejected"] + 1
 

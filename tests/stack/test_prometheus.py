@@ -37,6 +37,16 @@ def test_up_runs_prometheus_scraping_the_services(tmp_path):
         assert float(up[0]["value"][1]) == 4
         assert any((data_dir / "prometheus" / "data").iterdir())
 
+        if shutil.which("prometheus-alertmanager") or shutil.which("alertmanager"):
+            # The pipeline rules' alerts go to the stack's own Alertmanager (receivers: RICHNESS_ALERT_*).
+            manager = info["alertmanager_url"]
+            assert manager.startswith("http://127.0.0.1:") and httpx.get(f"{manager}/-/ready", timeout=10).status_code == 200
+            wait_for(lambda: [a["url"] for a in httpx.get(f"{url}/api/v1/alertmanagers", timeout=10)
+                              .json()["data"]["activeAlertmanagers"]] == [f"{manager}/api/v2/alerts"],
+                     what="Prometheus sending to the stack's Alertmanager")
+            status = json.loads(richness("status", "--data-dir", str(data_dir), "--json").stdout)
+            assert "alertmanager" in [row["name"] for row in status]
+
         drawn = richness("dashboards", "render", "--data-dir", str(data_dir), "--dashboard", "richness-pipeline",
                          "--out", str(tmp_path / "png"), "--from", "now-5m").stdout
         assert f"Prometheus: {url}" in drawn and (tmp_path / "png" / "richness-pipeline.png").stat().st_size > 0

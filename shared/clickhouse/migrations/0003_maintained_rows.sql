@@ -10,6 +10,10 @@ ALTER TABLE {db}.events_raw ADD COLUMN IF NOT EXISTS order_id Nullable(String) A
 ALTER TABLE {db}.events_raw ADD COLUMN IF NOT EXISTS value Nullable(Decimal(18, 4)) AFTER order_id;
 
 -- One row per conversation with at least one reply.
+-- On a cluster, by root_id: the owner is NULL until the root post arrives, so a row sharded by
+-- owner would change shards and leave its NULL version behind. A thread panel of one account
+-- therefore asks every shard (each scans its part of the threads, in parallel).
+-- richness: shard by root_id
 CREATE TABLE IF NOT EXISTS {db}.thread_rows
 (
     root_id        String,
@@ -32,6 +36,8 @@ ORDER BY root_id;
 -- the day (days on which only the account's own follows changed its mutuals do not qualify).
 -- Followers and mutuals are the counts at the end of the day; followers - net_followers is the
 -- count at the end of the previous day (churn). Signed, so that no transient value can be refused.
+-- On a cluster, every day of an account on one shard: a read of one account asks one shard.
+-- richness: shard by account
 CREATE TABLE IF NOT EXISTS {db}.account_days
 (
     account              String,
@@ -63,6 +69,7 @@ ORDER BY (account, day);
 
 -- One row per edge follower -> account that has events (the view shows the active ones), with
 -- the follower's all-time interactions with the account.
+-- richness: shard by account
 CREATE TABLE IF NOT EXISTS {db}.follower_ledger
 (
     account             String,

@@ -1,0 +1,116 @@
+"""The migration files placed on one server, a sharded cluster and a replicated one (pure: the
+statements are generated, not run; tests/clickhouse/test_cluster_schema.py runs them)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shared.clickhouse.layout import SINGLE, Layout, LayoutError, migrations_table
+from shared.clickhouse.schema import Migration, all_tables, available
+
+SHARDED = Layout("c2")
+REPLICATED = Layout("prod", replicated=True)
+
+
+def placed(layout: Layout, migrations: list[Migration] | None = None) -> list[str]:
+    migrations = migrations or available()
+    tables = all_tables(migrations)
+    return [sql for m in migrations for sql in m.statements("richness", layout, tables)]
+
+
+def test_one_server_runs_the_files_as_written():
+    for migration in available():
+        body = "\n".join(line for line in migration.sql.splitlines() if not line.lstrip().startswith("--"))
+        for statement in migration.statements("richness"):
+            assert statement in body.replace("{db}", "richness"), statement[:80]
+    assert not [s for s in placed(SINGLE) if "_local" in s or "Distributed" in s or "ON CLUSTER" in s]
+
+
+def test_every_table_is_local_per_shard_behind_a_distributed_table_of_its_name():
+    statements = placed(SHARDED)
+    for name, table in all_tables().items():
+        [local] = [s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS richness.{name}_local\n")]
+        assert f"ENGINE = {table.engine}" in local and "Replicated" not in local
+        [distributed] = [s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS richness.{name} AS")]
+        assert (f"Distributed('c2', 'richness', '{name}_local', {table.sharding_key})") in distributed
+
+
+def test_figures_of_one_account_share_a_shard_and_every_key_stays_on_its_shard():
+    tables = all_tables()
+    assert tables["account_days"].shard_by == ("account",)
+    assert tables["follower_ledger"].shard_by == ("account",)
+    # The owner of a thread can change (NULL until the root post arrives): by its root.
+    assert tables["thread_rows"].shard_by == ("root_id",)
+    assert tables["events_raw"].shard_by == ("id",)
+
+
+def test_views_read_the_distributed_tables_and_materialized_views_the_local_ones():
+    statements = placed(SHARDED)
+    [threads] = [s for s in statements if s.startswith("CREATE OR REPLACE VIEW richness.threads ")]
+    assert "FROM richness.thread_rows FINAL" in threads
+    [posts_mv] = [s for s in statements if s.startswith("CREATE MATERIALIZED VIEW IF NOT EXISTS richness.posts_mv")]
+    assert "TO richness.posts_local" in posts_mv and "FROM richness.events_raw_local" in posts_mv
+
+
+def test_alters_and_drops_reach_both_tables():
+    statements = placed(SHARDED)
+    assert [s for s in statements if s.startswith("ALTER TABLE richness.events_raw") and "order_id Nullable" in s] == [
+        "ALTER TABLE richness.events_raw_local ADD COLUMN IF NOT EXISTS order_id Nullable(String) AFTER url",
+        "ALTER TABLE richness.events_raw ADD COLUMN IF NOT EXISTS order_id Nullable(String) AFTER url"]
+    assert "DROP TABLE IF EXISTS richness.posts" in statements
+    assert "DROP TABLE IF EXISTS richness.posts_local" in statements
+
+
+def test_replicated_tables_use_the_macros_and_every_statement_runs_on_the_cluster():
+    statements = placed(REPLICATED)
+    assert all(" ON CLUSTER 'prod'" in s for s in statements)
+    for name, table in all_tables().items():
+        [local] = [s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS richness.{name}_local ")]
+        args = f", {table.engine_args}" if table.engine_args else ""
+        assert (f"ENGINE = Replicated{table.engine}('/clickhouse/tables/{{shard}}/richness/{name}_local', "
+                f"'{{replica}}'{args})") in local
+    assert all(s.endswith(" SYNC") for s in statements if s.startswith("DROP TABLE"))
+    assert "'{shard}-{replica}'" in migrations_table(REPLICATED) and " ON CLUSTER 'prod'" in migrations_table(REPLICATED)
+
+
+def test_a_new_table_and_view_in_a_migration_file_are_placed_without_changing_the_generator():
+    extra = Migration("0099_new.sql", """
+-- A table of a later issue; its key is an account and a week.
+-- richness: shard by account
+CREATE TABLE IF NOT EXISTS {db}.account_weeks
+(
+    account String,
+    week    Date,
+    posts   UInt64,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (account, week);
+
+CREATE OR REPLACE VIEW {db}.weekly AS SELECT account, week, posts FROM {db}.account_weeks FINAL;
+""")
+    statements = placed(SHARDED, [*available(), extra])
+    assert any("Distributed('c2', 'richness', 'account_weeks_local', cityHash64(account))" in s for s in statements)
+    assert "CREATE OR REPLACE VIEW richness.weekly AS SELECT account, week, posts FROM richness.account_weeks FINAL" \
+        in statements
+
+
+@pytest.mark.parametrize("sql, complaint", [
+    ("-- richness: shard by owner\nCREATE TABLE {db}.t (root_id String, owner Nullable(String), version UInt64) "
+     "ENGINE = ReplacingMergeTree(version) ORDER BY root_id;", "outside its ORDER BY"),
+    ("CREATE TABLE {db}.t (a Int8) ENGINE = Memory;", "only MergeTree tables"),
+    ("INSERT INTO {db}.t VALUES (1);", "no rule places this statement"),
+    ("-- richness: shard by a\nCREATE VIEW {db}.v AS SELECT 1;", "just above CREATE TABLE"),
+])
+def test_what_cannot_be_placed_safely_is_refused(sql, complaint):
+    with pytest.raises(LayoutError, match=complaint):
+        placed(SHARDED, [Migration("0099_bad.sql", sql)])
+
+
+def test_cluster_names_are_checked():
+    with pytest.raises(ValueError):
+        Layout("c2'; DROP TABLE x; --")
+    with pytest.raises(ValueError):
+        Layout(None, replicated=True)
+    assert re.fullmatch(r"sharded|replicated|single", Layout("a.b-c_1").kind)
