@@ -2,7 +2,7 @@
 give what FINAL gives: rows delivered twice, older versions arriving after newer ones, days
 rewritten by late follows, conversations whose last reply moves out of a range, and a migration
 that fills account_latest from rows already stored. Checked against FINAL over the same tables,
-as the read-only user, with every insert its own part (merges stopped)."""
+read-only, with every insert its own part (merges stopped), on one server and on two shards."""
 from __future__ import annotations
 
 import random
@@ -13,8 +13,8 @@ import pytest
 
 from services.sink.rows import COLUMNS
 from shared.clickhouse.client import connect
-from shared.clickhouse.schema import migrate
-from tests.conftest import settings_for
+from shared.clickhouse.schema import apply
+from tests.conftest import ClickHouseCluster, settings_for
 
 pytestmark = pytest.mark.clickhouse
 
@@ -23,21 +23,41 @@ FIRST_DAY = date(2026, 10, 1)
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 
 
+class Target:
+    """The admin and a read-only client of one server or of a cluster's first node."""
+
+    def __init__(self, server) -> None:
+        self.settings = settings_for(clickhouse=server, clickhouse_database=DB)
+        self.sharded = isinstance(server, ClickHouseCluster)
+        self.nodes = [connect(self.settings, url=node.url) for node in server.nodes] if self.sharded \
+            else [connect(self.settings)]
+        self.admin = self.nodes[0]
+        self.reader = connect(self.settings)
+        self.reader.set_client_setting("readonly", 1)
+
+    def local(self, table: str) -> str:
+        return f"{DB}.{table}_local" if self.sharded else f"{DB}.{table}"
+
+    def insert(self, table: str, rows: list[tuple]) -> None:
+        self.admin.insert(f"{DB}.{table}", rows, column_names=list(COLUMNS[table]))
+        if self.sharded:  # sent to the shards now, as one part each
+            self.admin.command(f"SYSTEM FLUSH DISTRIBUTED {DB}.{table}")
+
+    def drop(self) -> None:
+        for node in self.nodes:
+            node.command(f"DROP DATABASE IF EXISTS {DB} SYNC")
+
+
 @pytest.fixture
-def db(clickhouse):
-    admin = connect(settings_for(clickhouse=clickhouse, clickhouse_database=DB))
-    admin.command(f"DROP DATABASE IF EXISTS {DB}")
-    migrate(admin, DB)
-    for table in ("account_days", "thread_rows", "events_raw", "account_latest"):
-        admin.command(f"SYSTEM STOP MERGES {DB}.{table}")  # every insert stays its own part
-    reader = connect(settings_for(clickhouse=clickhouse, clickhouse_database=DB))
-    reader.set_client_setting("readonly", 1)
-    yield admin, reader
-    admin.command(f"DROP DATABASE IF EXISTS {DB}")
-
-
-def insert(admin, table: str, rows: list[tuple]) -> None:
-    admin.insert(f"{DB}.{table}", rows, column_names=list(COLUMNS[table]))
+def db(clickhouse_target):
+    target = Target(clickhouse_target)
+    target.drop()
+    apply(target.settings)
+    for node in target.nodes:
+        for table in ("account_days", "thread_rows", "events_raw", "account_latest"):
+            node.command(f"SYSTEM STOP MERGES {target.local(table)}")  # every insert stays its own part
+    yield target
+    target.drop()
 
 
 def account_day(account: str, day: date, followers: int, mutuals: int, version: int, qualifies: bool = True) -> tuple:
@@ -73,23 +93,23 @@ def followers_at(reader, day: date) -> dict:
 
 
 def test_followers_at_the_end_of_any_day_are_the_latest_row_up_to_it(db):
-    admin, reader = db
+    reader = db.reader
     for batch in random_history(random.Random(7)):
-        insert(admin, "account_days", batch)
+        db.insert("account_days", batch)
     for offset in range(-1, 42):
         day = FIRST_DAY + timedelta(days=offset)
         assert followers_at(reader, day) == followers_at_by_final(reader, day), day
 
 
 def test_a_day_rewritten_later_and_an_older_version_arriving_last(db):
-    admin, reader = db
-    insert(admin, "account_days", [account_day("ameena", FIRST_DAY, 3, 1, 10)])
-    insert(admin, "account_days", [account_day("ameena", FIRST_DAY + timedelta(days=5), 7, 2, 20)])
+    reader = db.reader
+    db.insert("account_days", [account_day("ameena", FIRST_DAY, 3, 1, 10)])
+    db.insert("account_days", [account_day("ameena", FIRST_DAY + timedelta(days=5), 7, 2, 20)])
     # A late follow rewrites day 5 (a newer version); then the original day-5 row arrives again.
-    insert(admin, "account_days", [account_day("ameena", FIRST_DAY + timedelta(days=5), 8, 3, 30)])
-    insert(admin, "account_days", [account_day("ameena", FIRST_DAY + timedelta(days=5), 7, 2, 20)])
+    db.insert("account_days", [account_day("ameena", FIRST_DAY + timedelta(days=5), 8, 3, 30)])
+    db.insert("account_days", [account_day("ameena", FIRST_DAY + timedelta(days=5), 7, 2, 20)])
     # Days on which only its own follows changed its mutuals count too (not shown by account_daily).
-    insert(admin, "account_days", [account_day("ameena", FIRST_DAY + timedelta(days=6), 8, 1, 40, qualifies=False)])
+    db.insert("account_days", [account_day("ameena", FIRST_DAY + timedelta(days=6), 8, 1, 40, qualifies=False)])
     assert followers_at(reader, FIRST_DAY + timedelta(days=4)) == {"ameena": (3, 1)}
     assert followers_at(reader, FIRST_DAY + timedelta(days=5)) == {"ameena": (8, 3)}
     assert followers_at(reader, FIRST_DAY + timedelta(days=30)) == {"ameena": (8, 1)}
@@ -97,14 +117,16 @@ def test_a_day_rewritten_later_and_an_older_version_arriving_last(db):
 
 
 def test_the_migration_fills_account_latest_from_rows_already_stored(db):
-    admin, reader = db
+    reader = db.reader
     for batch in random_history(random.Random(3)):
-        insert(admin, "account_days", batch)
+        db.insert("account_days", batch)
     expected = followers_at_by_final(reader, FIRST_DAY + timedelta(days=60))
     # As a server upgraded to the dashboard tables: rows stored, account_latest empty, 0005 not run.
-    admin.command(f"TRUNCATE TABLE {DB}.account_latest")
-    admin.command(f"DELETE FROM {DB}.schema_migrations WHERE name = '0005_dashboard_reads.sql'")
-    assert "0005_dashboard_reads.sql" in migrate(admin, DB)
+    for node in db.nodes:
+        node.command(f"TRUNCATE TABLE {db.local('account_latest')}")
+        node.command(f"DELETE FROM {DB}.schema_migrations WHERE name = '0005_dashboard_reads.sql'")
+    assert followers_at(reader, FIRST_DAY + timedelta(days=60)) == {}
+    assert "0005_dashboard_reads.sql" in apply(db.settings)
     assert followers_at(reader, FIRST_DAY + timedelta(days=60)) == expected
 
 
@@ -127,7 +149,7 @@ def threads_by_final(reader, since: datetime, until: datetime) -> list[tuple]:
 
 
 def test_threads_between_are_the_current_rows_whose_last_reply_is_in_the_range(db):
-    admin, reader = db
+    reader = db.reader
     rng = random.Random(11)
     batches = []
     for root in range(40):
@@ -141,7 +163,7 @@ def test_threads_between_are_the_current_rows_whose_last_reply_is_in_the_range(d
     batches += rng.sample(batches, len(batches) // 4)
     rng.shuffle(batches)
     for batch in batches:
-        insert(admin, "thread_rows", batch)
+        db.insert("thread_rows", batch)
     for start in range(-24, 900, 37):
         for length in (1, 24, 170, 720):
             since, until = T0 + timedelta(hours=start), T0 + timedelta(hours=start + length)
@@ -149,10 +171,10 @@ def test_threads_between_are_the_current_rows_whose_last_reply_is_in_the_range(d
 
 
 def test_a_conversation_whose_last_reply_moved_past_the_range_leaves_it(db):
-    admin, reader = db
-    insert(admin, "thread_rows", [thread("r", 5, 10, owner=None)])
-    insert(admin, "thread_rows", [thread("r", 9, 50, replies=2)])
-    insert(admin, "thread_rows", [thread("r", 5, 10, owner=None)])  # the old row again
+    reader = db.reader
+    db.insert("thread_rows", [thread("r", 5, 10, owner=None)])
+    db.insert("thread_rows", [thread("r", 9, 50, replies=2)])
+    db.insert("thread_rows", [thread("r", 5, 10, owner=None)])  # the old row again
     assert threads_between(reader, T0, T0 + timedelta(hours=20)) == []
     [(root, owner, replies, _)] = threads_between(reader, T0, T0 + timedelta(hours=60))
     assert (root, owner, replies) == ("r", "ameena", 2)
@@ -164,11 +186,11 @@ def click(event_id: str, target: str, actor: str | None, hours: int) -> tuple:
 
 
 def test_clicks_repeated_before_their_parts_merge_count_once(db):
-    admin, reader = db
+    reader = db.reader
     clicks = [click(f"c{i}", f"t{i % 3}", f"u{i % 5}" if i % 4 else None, i) for i in range(30)]
-    insert(admin, "events_raw", clicks)
-    insert(admin, "events_raw", clicks[5:12])  # resent: a second copy in another part
-    insert(admin, "events_raw", [("p1", "post", clicks[0][2], "t0", None, "p1", None, None, None, None, None, 1)])
+    db.insert("events_raw", clicks)
+    db.insert("events_raw", clicks[5:12])  # resent: a second copy in another part
+    db.insert("events_raw", [("p1", "post", clicks[0][2], "t0", None, "p1", None, None, None, None, None, 1)])
     for target in ("t0", "t1", None):
         where = "ts >= {s:DateTime64(3)} AND ts <= {u:DateTime64(3)}" + (" AND target = {t:String}" if target else "")
         parameters = {"s": T0 + timedelta(hours=3), "u": T0 + timedelta(hours=20), "t": target}
