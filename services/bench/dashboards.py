@@ -19,7 +19,9 @@ follows accumulate: the ledger panels read it.)
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import math
 import secrets
 import shutil
@@ -393,3 +395,24 @@ def figures(bench, sizes: list[int], repeats: int, report: Report, **load: Any) 
             "events", "days", "accounts", "dashboard_query_p50_ms", "dashboard_query_p95_ms", "dashboard_query_max_ms")}
             for row in rows]
     return result
+
+
+def main() -> None:
+    """This stage alone: ``python -m services.bench.dashboards --events N [--events N …]``."""
+    from services.bench.run import Bench, Plan  # noqa: PLC0415 - run imports this module
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, action="append", help="events to load (repeat for several sizes)")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over every query")
+    args = parser.parse_args()
+    bench = Bench(Plan(), report=print)
+    try:
+        with bench:
+            result = figures(bench, args.events or [100_000], args.repeats, print)
+    finally:
+        shutil.rmtree(bench.dir, ignore_errors=True)
+    print(json.dumps(result, separators=(",", ":")), flush=True)
+
+
+if __name__ == "__main__":
+    main()
