@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from services.bench import event_logs, stages
+from services.bench import dashboards, event_logs, stages
 from services.bench.workload import iter_events, reply_trees
 from services.stack import components
 from services.stack.processes import free_port, spawn, stop, wait_healthy
@@ -39,6 +39,9 @@ class Plan:
     # and the restart of a local stack holding this many events (0: skip).
     event_logs: bool = False
     restart_events: int = 0
+    # services.bench.dashboards: every dashboard and alert query over this many simulated events
+    # loaded through the pipeline, one size after the other (empty: skip).
+    dashboard_events: list[int] = field(default_factory=lambda: [100_000])
 
     @classmethod
     def quick(cls) -> "Plan":
@@ -47,7 +50,8 @@ class Plan:
     @classmethod
     def full(cls) -> "Plan":
         return cls(events=200_000, processor_events=500_000, viral_replies=10**6, sink_rows=1_000_000, repeats=5,
-                   freshness_seconds=60.0, scaling=[10**5, 10**6, 10**7], event_logs=True, restart_events=10**7)
+                   freshness_seconds=60.0, scaling=[10**5, 10**6, 10**7], event_logs=True, restart_events=10**7,
+                   dashboard_events=[10**5, 10**6, 10**7])
 
 
 class Bench:
@@ -210,6 +214,7 @@ def run(plan: Plan, report: Report = print) -> dict:
         figures["processor_peak_rss_mb"] = max(figures["processor_peak_rss_mb"], figures.pop("viral_peak_rss_mb"))
         if plan.scaling:
             figures["scaling"] = bench.scaling()
+        figures.update(dashboards.figures(bench, plan.dashboard_events, plan.repeats, report))
     figures.update(event_logs.figures(plan, report))
     figures["bench_seconds"] = round(time.perf_counter() - started)
     return figures

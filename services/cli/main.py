@@ -256,7 +256,12 @@ def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done 
                                                "the in-memory one (default: on in the full run)."),
           restart_events: int = typer.Option(None, "--restart-events", min=0,
                                              help="Also time `up` of a local stack holding this many events until "
-                                                  "ready and drained (default: 10^7 in the full run, 0 = skip).")) -> None:
+                                                  "ready and drained (default: 10^7 in the full run, 0 = skip)."),
+          dashboard_events: list[int] = typer.Option(None, "--dashboard-events", min=0,
+                                                     help="Time every dashboard and alert query over this many "
+                                                          "simulated events loaded through the pipeline; repeat for "
+                                                          "several sizes (default: 10^5 quick, 10^5, 10^6 and 10^7 "
+                                                          "full; 0 = skip).")) -> None:
     """Measure each stage against its own limit, side by side on this machine, and end with ONE
     JSON line of figures. Runs on a private broker and ClickHouse (and, for the restart, a local
     stack of its own in a temporary directory); your local stack is not touched."""
@@ -279,6 +284,8 @@ def bench(quick: bool = typer.Option(False, "--quick", help="Smaller runs: done 
             plan.event_logs = event_logs
         if restart_events is not None:
             plan.restart_events = restart_events
+        if dashboard_events:
+            plan.dashboard_events = [size for size in dashboard_events if size > 0]
         figures = run(plan, report=report)
     if out:
         out.write_text(json.dumps(figures, indent=2))

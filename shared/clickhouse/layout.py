@@ -8,7 +8,10 @@ server. For a cluster, :func:`place` rewrites each of their statements:
   The views and the sink keep using ``T``: reads fan out to the shards and merge, inserts are
   routed to the owning shard by the sharding key;
 - a materialized view reads and writes the local tables (it fires on the node that stores the row);
-- views, ``ALTER``s and ``DROP``s follow their tables; with replication every statement runs
+- views, ``ALTER``s and ``DROP``s follow their tables (an ``ALTER`` of projections or MergeTree
+  settings only the local one: a Distributed table has no parts); ``INSERT … SELECT`` (filling a
+  new table from stored rows) runs on each node between local tables sharded alike, or once
+  through the Distributed tables when replicated; with replication every statement runs
   ``ON CLUSTER``, without it the runner applies the statements on each node itself.
 
 Sharding. ReplacingMergeTree deduplicates only within a shard, so every version of a row must
@@ -200,7 +203,11 @@ def place(statement: Statement, layout: Layout, tables: dict[str, Table], source
     if found := re.match(r"^ALTER TABLE " + _NAME + r"\s+(.*)$", sql, re.S | re.I):
         name, action = found.groups()
         names = [name + LOCAL_SUFFIX, name] if name in tables else [name]
+        if name in tables and _STORAGE_ONLY.match(action):
+            names = [name + LOCAL_SUFFIX]  # projections and MergeTree settings: where the parts are
         return [f"ALTER TABLE {{db}}.{n}{on} {action}" for n in names]
+    if found := re.match(r"^INSERT INTO " + _NAME + r"\s+(SELECT\b.*)$", sql, re.S | re.I):
+        return [_insert_select(*found.groups(), layout, tables, source)]
     if found := re.match(r"^DROP (TABLE|VIEW) (IF EXISTS )?" + _NAME + r"$", sql, re.I):
         kind, exists, name = found.groups()
         names = [name, name + LOCAL_SUFFIX] if kind.upper() == "TABLE" and name in tables else [name]
@@ -209,6 +216,26 @@ def place(statement: Statement, layout: Layout, tables: dict[str, Table], source
         return [f"DROP {kind.upper()} {exists or ''}{{db}}.{n}{on}{sync}" for n in names]
     raise LayoutError(f"{source}: no rule places this statement on a cluster (shared/clickhouse/layout.py): "
                       f"{_first_line(sql)}")
+
+
+# ALTER actions about a MergeTree table's parts, which a Distributed table does not have.
+_STORAGE_ONLY = re.compile(r"^(?:(?:ADD|DROP|MATERIALIZE|CLEAR) PROJECTION|MODIFY SETTING|RESET SETTING)\b", re.I)
+
+
+def _insert_select(target: str, select: str, layout: Layout, tables: dict[str, Table], source: str) -> str:
+    """A migration that fills a table from others (e.g. a new table from rows already stored).
+    Replicated: once, through the Distributed tables, which route each row to its shard. Sharded
+    without replication (the runner applies it on every node): each node fills its own part of
+    the target from its own rows, which is right only if the target and every table it reads are
+    sharded by the same columns."""
+    if layout.replicated:
+        return f"INSERT INTO {{db}}.{target} {select}"
+    read = [name for name in re.findall(_NAME, select) if name in tables]
+    if target not in tables or any(tables[name].shard_by != tables[target].shard_by for name in read):
+        raise LayoutError(f"{source}: INSERT INTO {target} reads tables sharded otherwise "
+                          f"({', '.join(f'{n} by {tables[n].shard_by}' for n in read)}): each node would fill "
+                          "the target from rows of other shards' keys")
+    return f"INSERT INTO {{db}}.{_local(target, tables)} {_to_local(select, tables)}"
 
 
 def _sharded_table(table: Table, layout: Layout) -> list[str]:

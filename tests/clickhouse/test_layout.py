@@ -62,9 +62,25 @@ def test_alters_and_drops_reach_both_tables():
     assert "DROP TABLE IF EXISTS richness.posts_local" in statements
 
 
+def test_projections_and_storage_settings_go_to_the_local_tables_only():
+    for layout, on in ((SHARDED, ""), (REPLICATED, " ON CLUSTER 'prod'")):
+        statements = [s for s in placed(layout) if "PROJECTION" in s or "MODIFY SETTING" in s]
+        assert f"ALTER TABLE richness.events_raw_local{on} ADD PROJECTION IF NOT EXISTS clicks_by_target" in \
+            "\n".join(statements)
+        assert statements and all(s.startswith(("ALTER TABLE richness.events_raw_local", "ALTER TABLE richness.thread_rows_local"))
+                                  for s in statements), statements
+
+
+def test_a_table_filled_from_stored_rows_is_filled_shard_by_shard_or_once_through_the_cluster():
+    [sharded] = [s for s in placed(SHARDED) if s.startswith("INSERT")]
+    assert sharded.startswith("INSERT INTO richness.account_latest_local SELECT") and "FROM richness.account_days_local" in sharded
+    [replicated] = [s for s in placed(REPLICATED) if s.startswith("INSERT")]
+    assert replicated.startswith("INSERT INTO richness.account_latest SELECT") and replicated.endswith("FROM richness.account_days")
+
+
 def test_replicated_tables_use_the_macros_and_every_statement_runs_on_the_cluster():
     statements = placed(REPLICATED)
-    assert all(" ON CLUSTER 'prod'" in s for s in statements)
+    assert all(" ON CLUSTER 'prod'" in s for s in statements if not s.startswith("INSERT"))
     for name, table in all_tables().items():
         [local] = [s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS richness.{name}_local ")]
         args = f", {table.engine_args}" if table.engine_args else ""
@@ -101,6 +117,8 @@ CREATE OR REPLACE VIEW {db}.weekly AS SELECT account, week, posts FROM {db}.acco
      "ENGINE = ReplacingMergeTree(version) ORDER BY root_id;", "outside its ORDER BY"),
     ("CREATE TABLE {db}.t (a Int8) ENGINE = Memory;", "only MergeTree tables"),
     ("INSERT INTO {db}.t VALUES (1);", "no rule places this statement"),
+    # Threads live on the shard of their root, accounts' rows on the shard of the account.
+    ("INSERT INTO {db}.account_latest SELECT owner, today(), 0, 0, 0 FROM {db}.thread_rows;", "sharded otherwise"),
     ("-- richness: shard by a\nCREATE VIEW {db}.v AS SELECT 1;", "just above CREATE TABLE"),
 ])
 def test_what_cannot_be_placed_safely_is_refused(sql, complaint):
