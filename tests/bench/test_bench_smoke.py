@@ -31,8 +31,10 @@ def test_viral_workload_is_one_conversation_with_replies_before_their_parent():
 def test_every_stage_reports_its_figures():
     plan = Plan(events=20_000, processor_events=160_000, sink_rows=160_000, repeats=1,
                 freshness_rate=2_000, freshness_seconds=4)
+    # A processor batch takes up to 50,000 events and a rate needs at least two batches: the
+    # processor and viral stages get several batches' worth.
     with Bench(plan, report=lambda line: None) as bench:
-        figures = {**bench.ingest(), **bench.processor(), **bench.viral(30_000, spread_over=300), **bench.sink(),
+        figures = {**bench.ingest(), **bench.processor(), **bench.viral(120_000, spread_over=300), **bench.sink(),
                    **bench.freshness()}
     for name in ("ingest_events_per_s", "ingest_ratio_to_raw_produce", "processor_events_per_s",
                  "processor_ratio_to_raw_consume", "sink_rows_per_s", "sink_ratio_to_raw_insert",
