@@ -274,14 +274,21 @@ def _rankings(report: Report) -> Group:
     parts: list = [Text("Follower counts lie", style="bold"), Columns([by_followers, by_engagement], padding=(0, 3)),
                    Text("engagement = replies received + clicks, all time; per follower = divided by followers now",
                         style="dim")]
-    if report.by_followers and report.by_engagement:
-        big, rich = report.by_followers[0], report.by_engagement[0]
-        if big.account != rich.account and big.per_follower > 0:
-            parts.append(Text.from_markup(
-                f"[bold]{escape(big.account)}[/] has {big.followers / rich.followers:.1f}× the followers of "
-                f"[bold]{escape(rich.account)}[/], but each of {escape(rich.account)}'s followers brings "
-                f"{rich.per_follower / big.per_follower:.1f}× the replies and clicks."))
+    parts.extend(_biggest_against_richest(report.by_followers, report.by_engagement, "the replies and clicks"))
     return Group(*parts)
+
+
+def _biggest_against_richest(by_followers: list, by_value: list, what: str) -> list[Text]:
+    """One line when the most followed account is not the one whose followers bring the most."""
+    if not (by_followers and by_value):
+        return []
+    big, rich = by_followers[0], by_value[0]
+    if big.account == rich.account or big.per_follower <= 0:
+        return []
+    return [Text.from_markup(
+        f"[bold]{escape(big.account)}[/] has {big.followers / rich.followers:.1f}× the followers of "
+        f"[bold]{escape(rich.account)}[/], but each of {escape(rich.account)}'s followers brings "
+        f"{rich.per_follower / big.per_follower:.1f}× {what}.")]
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -314,13 +321,7 @@ def _money_speaks(money: MoneySpeaks) -> Group:
                    Columns([biggest, valuable], padding=(0, 3)),
                    Text("kept = the current followers' orders minus their refunds, all time; per follower = divided "
                         "by followers now; refunded = share of all orders credited to the account", style="dim")]
-    if money.by_followers and money.by_value:
-        big, rich = money.by_followers[0], money.by_value[0]
-        if big.account != rich.account and big.per_follower > 0:
-            parts.append(Text.from_markup(
-                f"[bold]{escape(big.account)}[/] has {big.followers / rich.followers:.1f}× the followers of "
-                f"[bold]{escape(rich.account)}[/], but each of {escape(rich.account)}'s followers brings "
-                f"{rich.per_follower / big.per_follower:.1f}× the kept revenue."))
+    parts.extend(_biggest_against_richest(money.by_followers, money.by_value, "the kept revenue"))
     return Group(*parts)
 
 

@@ -233,18 +233,18 @@ class Accounts:
         figures.posts += sign
 
     def _share(self, account: str, share: Share, sign: int) -> None:
-        _, figures = self._day(account, share.ts)
-        ledger = self._ledger(account, share.actor)
-        figures.shares += sign
-        ledger.shares += sign
-        self._interaction(account, share.actor, ledger, share.ts, "others", sign)
+        self._applause(account, share, "shares", sign)
 
     def _like(self, account: str, like: Like, sign: int) -> None:
-        _, figures = self._day(account, like.ts)
-        ledger = self._ledger(account, like.actor)
-        figures.likes += sign
-        ledger.likes += sign
-        self._interaction(account, like.actor, ledger, like.ts, "others", sign)
+        self._applause(account, like, "likes", sign)
+
+    def _applause(self, account: str, event: Share | Like, field: str, sign: int) -> None:
+        """A share or a like: counted on its day and in the actor's ledger under the same name."""
+        _, figures = self._day(account, event.ts)
+        ledger = self._ledger(account, event.actor)
+        setattr(figures, field, getattr(figures, field) + sign)
+        setattr(ledger, field, getattr(ledger, field) + sign)
+        self._interaction(account, event.actor, ledger, event.ts, "others", sign)
 
     def _order(self, account: str, order: Order, sign: int) -> None:
         _, figures = self._day(account, order.ts)
