@@ -47,10 +47,11 @@ def test_fifty_thousand_replies_in_one_conversation_with_a_processor_crash(broke
         first, rest = delivery[:30_000], delivery[30_000:]
         pipeline.post(first, batch=2000)
         deadline = time.monotonic() + 120
-        while pipeline.metric("processor", "richness_processor_inputs_total", stage="events") < 15_000:
+        while (done := pipeline.metric("processor", "richness_processor_inputs_total", stage="events")) < 15_000:
             assert time.monotonic() < deadline, "the processor never got going"
             time.sleep(0.2)
         pipeline.kill("processor")  # SIGKILL in the middle of the conversation
+        assert done < len(delivery), "the processor had finished before it was killed"
         sender = threading.Thread(target=pipeline.post, args=(rest,), kwargs={"batch": 2000}, daemon=True)
         sender.start()
         pipeline.start("processor")
