@@ -249,7 +249,7 @@ def freshness(settings: Settings, ingest_url: str, api_key: str, rate: int, seco
                 roots = [f"fresh-root-{i}" for i in pending]
                 owners = [f"fresh-owner-{i}" for i in pending]
                 seen_events = dict(client.query(
-                    f"SELECT toUInt32(splitByChar('-', id)[2]) AS b, count() FROM {db}.events_raw "
+                    f"SELECT toUInt32OrNull(splitByChar('-', id)[2]) AS b, count() FROM {db}.events_raw "
                     "WHERE startsWith(id, 'fresh-') AND b IN {b:Array(UInt32)} GROUP BY b",
                     parameters={"b": pending}).result_rows)
                 threads = {root for root, in client.query(
