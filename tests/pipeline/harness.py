@@ -25,6 +25,7 @@ from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
 from shared.events import Event
 from tests.conftest import settings_for
+from tests.logs import log_tails
 
 # Money (Decimal) as JSON numbers, digit for digit, as clients send it.
 encode_events = msgspec.json.Encoder(decimal_format="number").encode
@@ -97,7 +98,8 @@ class Pipeline:
         return accepted
 
     def drain(self, timeout_s: float = 120) -> None:
-        assert asyncio.run(drain(self.settings, timeout_s)), f"pipeline not drained in {timeout_s} s"
+        assert asyncio.run(drain(self.settings, timeout_s)), \
+            f"pipeline not drained in {timeout_s} s\n{log_tails(self.log_dir)}"
 
     def metric(self, service: str, name: str, **labels: str) -> float:
         """One sample from a service's Prometheus endpoint (0 if absent)."""

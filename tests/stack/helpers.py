@@ -12,6 +12,7 @@ import clickhouse_connect
 import httpx
 
 from services.stack.processes import processes_marked
+from tests.logs import log_tails
 from tests.pipeline.harness import VIEW_KEYS, normalise
 
 RICHNESS = str(Path(sys.executable).with_name("richness"))
@@ -21,7 +22,11 @@ def richness(*args: str, env: dict | None = None, check: bool = True) -> subproc
     result = subprocess.run([RICHNESS, *args], capture_output=True, text=True, timeout=180,
                             env={**os.environ, **(env or {})})
     if check and result.returncode != 0:
-        raise AssertionError(f"richness {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        logs = ""
+        if "--data-dir" in args and (log_dir := Path(args[args.index("--data-dir") + 1]) / "logs").is_dir():
+            logs = "\n" + log_tails(log_dir)
+        raise AssertionError(f"richness {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+                             f"{logs}")
     return result
 
 
