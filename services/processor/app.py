@@ -33,13 +33,14 @@ from faust.types import EventT
 
 from services.processor import metrics
 from services.processor.batch import Outcome, apply_changes, apply_events
-from services.processor.faust_adapter import changelog_tp, patch_tansu_highwaters, store_url, table_store
+from services.processor.faust_adapter import changelog_tp, is_settling, patch_tansu_highwaters, store_url, table_store
+from services.processor.watchdog import STALLED_EXIT_CODE, StallWatch
 from services.processor.writer import Writer, wait_all
 from shared.config import Settings
 from shared.domain.contributions import decode_changes, encode_changes
 from shared.events import encode_event
 from shared.kafka import compat
-from shared.kafka.lag import group_lag, partitions_of
+from shared.kafka.lag import group_position, partitions_of
 from shared.topics import decode_event_batch, position
 
 log = logging.getLogger("richness.processor")
@@ -185,15 +186,28 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
         finally:
             await writer.stop()
 
+    watch = StallWatch(settings.processor_stall_s)
+
     @app.timer(interval=LAG_INTERVAL_S)
     async def report_lag() -> None:
+        group = spec.group(settings)
         try:
-            group = spec.group(settings)
             tps = await partitions_of(settings, [spec.topic(settings)])
-            for tp, lag in (await group_lag(settings, group, tps)).items():
-                metrics.LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
+            committed, lags = await group_position(settings, group, tps)
         except Exception as exc:  # noqa: BLE001 - a metric must never stop the processor
             log.warning("could not measure consumer lag: %s", exc)
+            watch.reset()
+            return
+        for tp, lag in lags.items():
+            metrics.LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
+        if is_settling(app):
+            watch.reset()
+        elif watch.is_stalled(time.monotonic(), committed, sum(lags.values())):
+            log.critical("consumer group %s has had %d records waiting and committed nothing for %.0f s; "
+                         "exiting (code %d) to be restarted", group, sum(lags.values()), watch.timeout_s,
+                         STALLED_EXIT_CODE)
+            logging.shutdown()
+            os._exit(STALLED_EXIT_CODE)
 
     return app
 

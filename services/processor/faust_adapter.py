@@ -170,6 +170,12 @@ def table_store(table) -> AtomicBatches:
     return store
 
 
+def is_settling(app) -> bool:
+    """Whether the worker is rebalancing or recovering table state: no progress is expected then
+    (``AppT.rebalancing`` and ``AppT.in_recovery``, set by Faust's consumer and recovery)."""
+    return bool(app.rebalancing or app.in_recovery)
+
+
 def changelog_tp(table, partition: int) -> TP:
     return TP(table.changelog_topic.get_topic_name(), partition)
 

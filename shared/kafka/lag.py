@@ -34,8 +34,14 @@ async def committed_offsets(settings: Settings, group: str, tps: list[TopicParti
     return {tp: max(0, committed[tp].offset) if tp in committed else 0 for tp in tps}
 
 
-async def group_lag(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """Records between the group's committed offset and the log end, per partition."""
+async def group_position(settings: Settings, group: str, tps: list[TopicPartition]
+                         ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """The group's committed offsets, and the records between them and the log end, per partition."""
     ends = await compat.end_offsets(settings, tps)
     committed = await committed_offsets(settings, group, tps)
-    return {tp: max(0, ends[tp] - committed[tp]) for tp in tps}
+    return committed, {tp: max(0, ends[tp] - committed[tp]) for tp in tps}
+
+
+async def group_lag(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """Records between the group's committed offset and the log end, per partition."""
+    return (await group_position(settings, group, tps))[1]

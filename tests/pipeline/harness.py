@@ -17,9 +17,10 @@ from typing import Iterable
 import httpx
 import msgspec
 
+from services.processor.watchdog import STALLED_EXIT_CODE
 from services.stack import components
 from services.stack.drain import drain
-from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
+from services.stack.processes import Running, Spec, exit_status, free_port, spawn, stop, wait_healthy
 from shared.clickhouse.client import connect
 from shared.clickhouse.schema import apply as apply_schema
 from shared.config import Settings
@@ -98,8 +99,16 @@ class Pipeline:
         return accepted
 
     def drain(self, timeout_s: float = 120) -> None:
-        assert asyncio.run(drain(self.settings, timeout_s)), \
+        assert asyncio.run(drain(self.settings, timeout_s, problem=self.restart_stalled)), \
             f"pipeline not drained in {timeout_s} s\n{log_tails(self.log_dir)}"
+
+    def restart_stalled(self) -> None:
+        """Start again a worker that exited because its group stalled (code 75), as compose's
+        restart policy and the local stack's supervisor do; any other exit is left to the test."""
+        for name, process in list(self.running.items()):
+            status = exit_status(process.pid)
+            if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == STALLED_EXIT_CODE:
+                self.running[name] = spawn(self.specs[name], self.log_dir)
 
     def metric(self, service: str, name: str, **labels: str) -> float:
         """One sample from a service's Prometheus endpoint (0 if absent)."""

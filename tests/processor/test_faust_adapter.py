@@ -18,7 +18,7 @@ from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_driver
 from faust.types import TP
 
-from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, changelog_tp,
+from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, changelog_tp, is_settling,
                                               store_url, table_store)
 
 
@@ -108,3 +108,21 @@ def test_commit_writes_the_batch_and_remembers_the_marker_offset(store):
     assert store.read(0, b"a") == b"1"
     expected = None if isinstance(store, MemoryStore) else 41  # memory: rebuilt from the changelog on start
     assert store.persisted_offset(TP("app-events-state-changelog", 0)) == expected
+
+
+def test_settling_is_read_from_the_apps_rebalancing_and_recovery_flags():
+    from faust.types.app import AppT
+
+    assert "rebalancing" in AppT.__annotations__ and "in_recovery" in AppT.__annotations__
+    # Faust's recovery raises and lowers the app's flag around every recovery
+    source = inspect.getsource(faust_recovery.Recovery)
+    assert "app.on_rebalance_end()" in source
+    assert "self.app.in_recovery = True" in source and "self.app.in_recovery = False" in source
+    app = faust.App("settling", broker="kafka://127.0.0.1:1")
+    assert not is_settling(app)
+    app.on_rebalance_start()  # the consumer, when an assignment starts
+    assert is_settling(app)
+    app.on_rebalance_end()  # the recovery, once the assigned tables are recovered
+    assert not is_settling(app)
+    app.in_recovery = True
+    assert is_settling(app)

@@ -1,0 +1,46 @@
+"""Deciding when a processor stage is stuck, so that the worker can exit and be restarted.
+
+A consumer group can stop making progress without any error: a member that was killed may keep
+its partitions on a broker that never reassigns them, or a fetcher may stop after the broker came
+back. Nothing then fails, records wait forever, and every figure behind them freezes. A restart
+is always safe (state and offsets are committed together per batch; outputs are idempotent), so
+the worker exits when its group has records waiting and has committed nothing for a while, and
+lets its supervisor (``richness up``, compose's restart policy, an orchestrator) start it again.
+
+"Progress" is the group's committed offsets, not this worker's batches: with several workers, one
+whose partitions are all caught up must not exit while another still works through a backlog.
+While the worker rebalances or recovers its tables nothing is committed by design (a recovery
+may read a long changelog), so the clock only runs outside those; a recovery that hangs itself
+is not caught here.
+"""
+from __future__ import annotations
+
+from typing import Hashable, Mapping
+
+STALLED_EXIT_CODE = 75  # EX_TEMPFAIL: the supervisor restarts it (any other code is a crash)
+
+
+class StallWatch:
+    """Fed the group's committed offsets and lag at each measurement; says when to give up."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._committed: Mapping[Hashable, int] | None = None
+        self._since: float | None = None
+
+    def reset(self) -> None:
+        """Forget the last measurement (it could not be taken, or the worker was rebalancing or
+        recovering its state, which may take minutes and commits nothing)."""
+        self._committed = None
+        self._since = None
+
+    def stalled_for(self, now: float, committed: Mapping[Hashable, int], waiting: int) -> float:
+        """Seconds the group has had ``waiting`` records and committed nothing (0 when it moves)."""
+        if waiting == 0 or self._since is None or committed != self._committed:
+            self._committed = dict(committed)
+            self._since = now
+            return 0.0
+        return now - self._since
+
+    def is_stalled(self, now: float, committed: Mapping[Hashable, int], waiting: int) -> bool:
+        return self.timeout_s > 0 and self.stalled_for(now, committed, waiting) >= self.timeout_s
