@@ -34,7 +34,7 @@ from faust.types import EventT
 from services.processor import metrics
 from services.processor.batch import Outcome, apply_changes, apply_events
 from services.processor.faust_adapter import changelog_tp, is_settling, patch_tansu_highwaters, store_url, table_store
-from services.processor.watchdog import STALLED_EXIT_CODE, StallWatch
+from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch
 from services.processor.writer import Writer, wait_all
 from shared.config import Settings
 from shared.domain.contributions import decode_changes, encode_changes
@@ -66,8 +66,16 @@ class Stage:
         self.apply = apply
         self.encode_refused = encode_refused
         self.writer = writer
+        self.activity = BatchActivity()
 
     async def process(self, batch: list[EventT]) -> None:
+        self.activity.started()
+        try:
+            await self._process(batch)
+        finally:
+            self.activity.finished()
+
+    async def _process(self, batch: list[EventT]) -> None:
         started = time.perf_counter()
         store = table_store(self.table)
         records: dict[int, list[EventT]] = defaultdict(list)
@@ -200,7 +208,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
             return
         for tp, lag in lags.items():
             metrics.LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
-        if is_settling(app):
+        if is_settling(app) or stage_worker.activity.busy_since_last_asked():
             watch.reset()
         elif watch.is_stalled(time.monotonic(), committed, sum(lags.values())):
             log.critical("consumer group %s has had %d records waiting and committed nothing for %.0f s; "

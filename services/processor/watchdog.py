@@ -10,8 +10,9 @@ lets its supervisor (``richness up``, compose's restart policy, an orchestrator)
 "Progress" is the group's committed offsets, not this worker's batches: with several workers, one
 whose partitions are all caught up must not exit while another still works through a backlog.
 While the worker rebalances or recovers its tables nothing is committed by design (a recovery
-may read a long changelog), so the clock only runs outside those; a recovery that hangs itself
-is not caught here.
+may read a long changelog), and while it works on a batch (which can hold the event loop for a
+long time: the rules are plain Python) its commits are still to come; so the clock only runs
+when the worker is none of those. A recovery that hangs itself is not caught here.
 """
 from __future__ import annotations
 
@@ -44,3 +45,24 @@ class StallWatch:
 
     def is_stalled(self, now: float, committed: Mapping[Hashable, int], waiting: int) -> bool:
         return self.timeout_s > 0 and self.stalled_for(now, committed, waiting) >= self.timeout_s
+
+
+class BatchActivity:
+    """Whether a worker is working: in a batch, or one started since it was last asked."""
+
+    def __init__(self) -> None:
+        self._started = 0
+        self._seen = 0
+        self._running = 0
+
+    def started(self) -> None:
+        self._started += 1
+        self._running += 1
+
+    def finished(self) -> None:
+        self._running -= 1
+
+    def busy_since_last_asked(self) -> bool:
+        busy = self._running > 0 or self._started != self._seen
+        self._seen = self._started
+        return busy

@@ -3,7 +3,7 @@ that commits nothing for the timeout is stalled; progress, an empty backlog, an 
 settling moment start the clock again."""
 from __future__ import annotations
 
-from services.processor.watchdog import StallWatch
+from services.processor.watchdog import BatchActivity, StallWatch
 
 AT_10 = {"p0": 10, "p1": 4}
 
@@ -50,3 +50,17 @@ def test_the_watch_keeps_its_own_copy_of_the_offsets():
     watch.is_stalled(0, committed, waiting=5)
     committed["p0"] = 11  # the caller's dict changed in place: that is progress, not the same offsets
     assert not watch.is_stalled(70, committed, waiting=5)
+
+
+def test_a_worker_in_a_batch_or_that_started_one_since_last_asked_is_busy():
+    activity = BatchActivity()
+    assert not activity.busy_since_last_asked()
+    activity.started()
+    assert activity.busy_since_last_asked()
+    assert activity.busy_since_last_asked()  # still in it (a long batch holds the event loop)
+    activity.finished()
+    assert activity.busy_since_last_asked() is False  # its start was already seen
+    activity.started()
+    activity.finished()  # a whole batch between two questions
+    assert activity.busy_since_last_asked()
+    assert not activity.busy_since_last_asked()
