@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no metrics listener
     # A processor worker whose consumer group has records waiting and commits nothing for this
-    # long (outside rebalances and state recovery) exits with code 75 to be restarted; 0: never.
+    # long (outside rebalances, state recovery and its own batches) exits with code 75 to be
+    # restarted; 0: never.
     processor_stall_s: float = Field(default=60.0, ge=0)
 
     @field_validator("api_keys", mode="before")

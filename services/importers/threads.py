@@ -74,8 +74,8 @@ class ThreadIndex:
         return self._db.execute("SELECT 1 FROM indexed_file WHERE key = ?", (key,)).fetchone() is not None
 
     def add(self, links: Iterable[tuple[str, str | None]], key: str | None = None) -> None:
-        """Record (post, parent or None for a root) links, then find every post's root again.
-        A post seen twice keeps its first parent. ``key`` marks a file as indexed."""
+        """Record (post, parent or None for a root) links, then find the root of every post that
+        has none yet. A post seen twice keeps its first parent. ``key`` marks a file as indexed."""
         with self._db:
             # Staged in file order, then inserted sorted by id (the first of a post's links kept):
             # random-order inserts into a large B-tree cost about twice as much.

@@ -12,7 +12,9 @@ whose partitions are all caught up must not exit while another still works throu
 While the worker rebalances or recovers its tables nothing is committed by design (a recovery
 may read a long changelog), and while it works on a batch (which can hold the event loop for a
 long time: the rules are plain Python) its commits are still to come; so the clock only runs
-when the worker is none of those. A recovery that hangs itself is not caught here.
+when the worker is none of those. Not caught: a recovery that hangs by itself. Not told apart:
+another worker's batch longer than the timeout (pathological; batches take seconds) makes an
+idle worker of the group restart, which costs a rebalance and nothing else.
 """
 from __future__ import annotations
 

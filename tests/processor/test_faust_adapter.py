@@ -18,8 +18,8 @@ from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_driver
 from faust.types import TP
 
-from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, changelog_tp, is_settling,
-                                              store_url, table_store)
+from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, changelog_tp,
+                                              is_settling, store_url, table_store)
 
 
 def test_the_stores_are_registered_under_fausts_store_plugins():
