@@ -14,7 +14,7 @@ may read a long changelog), and while it works on a batch (which can hold the ev
 long time: the rules are plain Python) its commits are still to come; so the clock only runs
 when the worker is none of those. Not caught: a recovery that hangs by itself. Not told apart:
 another worker's batch longer than the timeout (pathological; batches take seconds) makes an
-idle worker of the group restart, which costs a rebalance and nothing else.
+idle worker of the group restart, which costs a rebalance and at worst a replayed batch.
 """
 from __future__ import annotations
 
