@@ -187,10 +187,8 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
                     # Faust acknowledges a taken batch even when its processing raised, and would
                     # then commit offsets whose effects were never stored. Stop hard instead: the
                     # batch is processed again after the restart.
-                    log.critical("processing a batch of %s failed; exiting so that it is not committed",
-                                 spec.name, exc_info=True)
-                    logging.shutdown()
-                    os._exit(70)
+                    _exit_now(70, "processing a batch of %s failed; exiting so that it is not committed",
+                              spec.name, exc_info=True)
         finally:
             await writer.stop()
 
@@ -210,14 +208,19 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
             metrics.LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
         if is_settling(app) or stage_worker.activity.busy_since_last_asked():
             watch.reset()
-        elif watch.is_stalled(time.monotonic(), committed, sum(lags.values())):
-            log.critical("consumer group %s has had %d records waiting and committed nothing for %.0f s; "
-                         "exiting (code %d) to be restarted", group, sum(lags.values()), watch.timeout_s,
-                         STALLED_EXIT_CODE)
-            logging.shutdown()
-            os._exit(STALLED_EXIT_CODE)
+        elif watch.is_stalled(time.monotonic(), committed, waiting := sum(lags.values())):
+            _exit_now(STALLED_EXIT_CODE, "consumer group %s has had %d records waiting and committed nothing "
+                      "for %.0f s; exiting (code %d) to be restarted", group, waiting, watch.timeout_s,
+                      STALLED_EXIT_CODE)
 
     return app
+
+
+def _exit_now(code: int, message: str, *args: Any, exc_info: bool = False) -> None:
+    """Log why, flush the log, and leave without Faust's shutdown (which would commit offsets)."""
+    log.critical(message, *args, exc_info=exc_info)
+    logging.shutdown()
+    os._exit(code)
 
 
 def _source(message) -> str:
