@@ -13,8 +13,10 @@ one old contribution by a new one. This module keeps per account:
   it, all-time interactions, and the edge's timeline (follow/unfollow events), which decides
   whether a click or an order came from a follower at its time. When the timeline changes (a
   late follow), the clicks and orders of that follower after it are judged again;
-* the interactions of each (account, other, day): distinct repliers and clickers of the day,
-  those judgements, and the last interaction time.
+* the interactions of each (account, other, day): how many of each kind (distinct repliers and
+  clickers of the day), and which 5-second buckets of the day hold them; and per bucket, the
+  time of each — what judging clicks and orders again and finding the last interaction need.
+  However often one account clicks on another, no entry outgrows a bucket or a day's bucket list.
 
 Exactly once: every change carries (source partition, position, index), increasing along its
 source's input, and a replayed source re-sends the same changes with the same numbers; each
@@ -96,29 +98,53 @@ class Ledger(msgspec.Struct, array_like=True, gc=False):
     edge: bool = False
 
 
-class Interactions(msgspec.Struct, array_like=True, gc=False):
-    """What one other account did to the account on one day: distinct repliers and clickers of
-    the day, the follower judgement of each click and order, and the last interaction."""
+class Moments(msgspec.Struct, array_like=True, gc=False):
+    """When interactions happened, per kind: ms (within a bucket, or within the day while held
+    inline by the day's ``Interactions``) -> how many at that ms."""
 
-    replies: dict[int, int] = msgspec.field(default_factory=dict)  # time -> replies received
-    clicks: list[int] = msgspec.field(default_factory=list)  # their times, ascending
-    orders: list[int] = msgspec.field(default_factory=list)
-    others: dict[int, int] = msgspec.field(default_factory=dict)  # shares and likes: time -> count
+    replies: dict[int, int] = msgspec.field(default_factory=dict)
+    clicks: dict[int, int] = msgspec.field(default_factory=dict)
+    orders: dict[int, int] = msgspec.field(default_factory=dict)
+    others: dict[int, int] = msgspec.field(default_factory=dict)  # shares and likes
 
     def latest(self) -> int | None:
-        latest = max(self.replies, default=None)
-        for candidate in (self.clicks[-1] if self.clicks else None, self.orders[-1] if self.orders else None,
-                          max(self.others, default=None)):
-            if candidate is not None and (latest is None or candidate > latest):
-                latest = candidate
-        return latest
+        return max((max(kept) for kept in (self.replies, self.clicks, self.orders, self.others) if kept),
+                   default=None)
+
+    def between(self, kind: str, start: int, end: int) -> int:
+        """How many interactions of ``kind`` at ms start <= t < end."""
+        return sum(n for t, n in getattr(self, kind).items() if start <= t < end)
+
+
+class Interactions(msgspec.Struct, array_like=True, gc=False):
+    """What one other account did to the account on one day: how many of each kind, and when —
+    held inline while the day has at most SPILL_AT of them (nearly every pair: one entry), then
+    in one ``Moments`` entry per bucket (``inline`` None; ``buckets`` lists the non-empty ones)."""
+
+    replies: int = 0
+    clicks: int = 0
+    orders: int = 0
+    others: int = 0
+    inline: Moments | None = msgspec.field(default_factory=Moments)
+    buckets: list[int] = msgspec.field(default_factory=list)  # ascending
+
+    def total(self) -> int:
+        return self.replies + self.clicks + self.orders + self.others
+
+
+# Entries bounded by time, not by how busy a pair is: a bucket holds at most 5,000 distinct ms per
+# kind (~80 KiB), a day at most 17,280 buckets (~50 KiB), both far below MAX_ENTRY_BYTES.
+BUCKET_MS = 5_000
+SPILL_AT = 1_000  # inline times: ~6 KiB at most
 
 
 SOURCES = EntryKind("q", tuple[int, int])  # (source partition) -> last applied (position, index)
 ACCOUNT = EntryKind("A", AccountDays)  # (account)
 DAY = EntryKind("D", Day)  # (account, day)
 LEDGER = EntryKind("L", Ledger)  # (account, other account)
-INTERACTIONS = EntryKind("I", Interactions)  # (account, other account, day)
+# Tags of entries whose layout changed are new ("I" held a day's times in one entry).
+INTERACTIONS = EntryKind("J", Interactions)  # (account, other account, day)
+MOMENTS = EntryKind("m", Moments)  # (account, other account, day, bucket within the day)
 
 
 def active_at(timeline: list[tuple[int, str, bool]], ts: int) -> bool:
@@ -337,49 +363,89 @@ class Accounts:
     def _interaction(self, account: str, other: str, ledger: Ledger, ts: int, kind: str, sign: int) -> int:
         """Record one more (or one less) interaction of ``kind``; return the change of "``other``
         did this on that day at all" (distinct repliers and clickers)."""
-        day = ts // DAY_MS
+        day, within = divmod(ts, DAY_MS)
         held = self.state.update(INTERACTIONS, Interactions, account, other, day)
-        kept = getattr(held, kind)
-        had = bool(kept)
-        if kind in ("replies", "others"):
-            _count(kept, ts, sign)
-        elif sign > 0:
-            insort(kept, ts)
+        had = getattr(held, kind)
+        setattr(held, kind, had + sign)
+        if held.inline is not None:
+            _count(getattr(held.inline, kind), within, sign)
+            if held.total() > SPILL_AT:
+                self._spill(account, other, day, held)
         else:
-            kept.remove(ts)
+            bucket, ms = divmod(within, BUCKET_MS)
+            moments = self.state.update(MOMENTS, Moments, account, other, day, bucket)
+            _count(getattr(moments, kind), ms, sign)
+            if sign > 0:
+                _add(held.buckets, bucket)
+            elif moments.latest() is None:
+                held.buckets.remove(bucket)
         days = ledger.days
         if sign > 0:
-            if not days or days[-1] < day:
-                days.append(day)
-            else:
-                at = bisect_left(days, day)
-                if days[at] != day:
-                    days.insert(at, day)
+            _add(days, day)
             if ledger.last_interaction is None or ts > ledger.last_interaction:
                 ledger.last_interaction = ts
         else:
-            if not (held.replies or held.clicks or held.orders or held.others):
+            if not held.total():
                 days.remove(day)
             if ts == ledger.last_interaction:
-                ledger.last_interaction = None
-                for earlier in reversed(days):
-                    found = self.state.get(INTERACTIONS, account, other, earlier)
-                    if found is not None and found.latest() is not None:
-                        ledger.last_interaction = found.latest()
-                        break
-        return int(bool(kept)) - int(had)
+                ledger.last_interaction = self._latest(account, other, days)
+        return int(bool(had + sign)) - int(bool(had))
+
+    def _spill(self, account: str, other: str, day: int, held: Interactions) -> None:
+        """Move a day's inline times into bucket entries: the day has become busy."""
+        for kind in ("replies", "clicks", "orders", "others"):
+            for within, count in getattr(held.inline, kind).items():
+                bucket, ms = divmod(within, BUCKET_MS)
+                getattr(self.state.update(MOMENTS, Moments, account, other, day, bucket), kind)[ms] = count
+                _add(held.buckets, bucket)
+        held.inline = None
+
+    def _latest(self, account: str, other: str, days: list[int]) -> int | None:
+        """The time of the last interaction left: the latest one of the last day that has any."""
+        if not days:
+            return None
+        day = days[-1]
+        held = self.state.get(INTERACTIONS, account, other, day)
+        if held.inline is not None:
+            return day * DAY_MS + held.inline.latest()
+        bucket = held.buckets[-1]
+        return day * DAY_MS + bucket * BUCKET_MS + self.state.get(MOMENTS, account, other, day, bucket).latest()
 
     def _judge_again(self, account: str, other: str, ledger: Ledger, before: list, since_ts: int) -> None:
-        """The edge other→account changed at ``since_ts``: judge again whether each later click
-        and order of ``other`` came from a follower."""
-        for day in ledger.days[bisect_left(ledger.days, day_of(since_ts)):]:
-            held = self.state.get(INTERACTIONS, account, other, day)
-            clicks = _newly_following(held.clicks, since_ts, before, ledger.timeline)
-            orders = _newly_following(held.orders, since_ts, before, ledger.timeline)
+        """The edge other→account gained or lost the event at ``since_ts``: judge again whether
+        the clicks and orders of ``other`` it affects came from a follower.
+
+        The timelines before and after differ by that one event, so only times from ``since_ts``
+        to the next later event of the edge are judged differently — and all alike."""
+        after = ledger.timeline
+        change = int(active_at(after, since_ts)) - int(active_at(before, since_ts))
+        if not change:
+            return
+        later = bisect_right(after, (since_ts, "\U0010ffff", True))
+        until = after[later][0] if later < len(after) else None
+        days = ledger.days
+        last = len(days) if until is None else bisect_right(days, day_of(until - 1))
+        for day in days[bisect_left(days, day_of(since_ts)):last]:
+            base = day * DAY_MS
+            end = DAY_MS if until is None else min(until - base, DAY_MS)
+            clicks, orders = self._between(account, other, day, max(since_ts - base, 0), end)
             if clicks or orders:
                 _, figures = self._day(account, day * DAY_MS)
-                figures.follower_clicks += clicks
-                figures.follower_conversions += orders
+                figures.follower_clicks += change * clicks
+                figures.follower_conversions += change * orders
+
+    def _between(self, account: str, other: str, day: int, start: int, end: int) -> tuple[int, int]:
+        """The clicks and orders of ``other`` on ``day`` at ms (within the day) start <= t < end."""
+        held = self.state.get(INTERACTIONS, account, other, day)
+        if held.inline is not None:
+            return held.inline.between("clicks", start, end), held.inline.between("orders", start, end)
+        clicks = orders = 0
+        buckets = held.buckets
+        for bucket in buckets[bisect_left(buckets, start // BUCKET_MS):bisect_left(buckets, -(-end // BUCKET_MS))]:
+            moments, base = self.state.get(MOMENTS, account, other, day, bucket), bucket * BUCKET_MS
+            clicks += moments.between("clicks", start - base, end - base)
+            orders += moments.between("orders", start - base, end - base)
+        return clicks, orders
 
     # --- rows -------------------------------------------------------------------------------
     @staticmethod
@@ -411,9 +477,11 @@ def _count(counts: dict[int, int], key: int, sign: int) -> None:
         counts.pop(key, None)
 
 
-def _newly_following(times: list[int], since_ts: int, before: list, after: list) -> int:
-    """How many more of ``times`` (>= since_ts) fall on an active edge after the change."""
-    change = 0
-    for ts in times[bisect_left(times, since_ts):]:
-        change += int(active_at(after, ts)) - int(active_at(before, ts))
-    return change
+def _add(ascending: list[int], value: int) -> None:
+    """Insert ``value`` into an ascending list of distinct values unless it is there."""
+    if not ascending or ascending[-1] < value:
+        ascending.append(value)
+    else:
+        at = bisect_left(ascending, value)
+        if ascending[at] != value:
+            ascending.insert(at, value)
