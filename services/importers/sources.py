@@ -16,7 +16,7 @@ from services.importers import detect as detection
 from services.importers.bluesky_state import BlueskyState
 from services.importers.formats import bluesky, contract, hackernews, mastodon, reddit, x_archive
 from services.importers.mapping import Outcome, Unmappable, datetime_to_ms
-from services.importers.reading import CsvReader, JsonItemsReader, LineReader, Reader
+from services.importers.reading import CsvReader, JsonArrayReader, JsonItemsReader, LineReader, Reader
 from services.importers.threads import ThreadIndex
 
 FORMATS = ("contract", "reddit", "hackernews", "bluesky", "mastodon", "x-archive")
@@ -125,8 +125,12 @@ def _threaded(name: str, file: IO[bytes], path: Path, head: bytes, options: Impo
     index = ThreadIndex(_state_dir(path, options) / f"richness-{name}-threads.sqlite")
     if reader is None:
         layout = _layout(head)
-        reader = LineReader(file) if layout == "ndjson" else JsonItemsReader(
-            file, "item" if layout == "array" else "", _offset(file))
+        if layout == "ndjson":
+            reader = LineReader(file)
+        elif layout == "array":
+            reader = JsonArrayReader(file, _offset(file))
+        else:  # one object: one item
+            reader = JsonItemsReader(file, "", _offset(file))
 
     def map_value(value: Any) -> Outcome:
         outcome = Outcome()
@@ -175,7 +179,7 @@ def _x_archive(file: IO[bytes], path: Path, head: bytes, options: ImportOptions)
                          "data/follower.js, data/following.js)")
     kind = match.group(1).decode()
     owner, owner_warning = _x_owner(path, options)
-    reader = JsonItemsReader(file, "item", _offset(file) + match.end())
+    reader = JsonArrayReader(file, _offset(file) + match.end())
     if kind in x_archive.FOLLOW_FILES:
         as_of = _as_of_ms(options, f"{path.name}")
         return Source("x-archive", reader, lambda value: x_archive.map_follow_entry(value, kind, owner, as_of),
