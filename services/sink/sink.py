@@ -22,11 +22,13 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, DataError, ProgrammingError
+from clickhouse_connect.driver.insert import InsertContext
 
 from services.sink import metrics
 from services.sink.rows import Batch, Columns
 from shared.config import Settings
 from shared.kafka import compat
+from shared.topics import MAX_RECORD_BYTES
 
 log = logging.getLogger("richness.sink")
 
@@ -59,6 +61,7 @@ class Sink:
         self.options = options or SinkOptions()
         self._client_factory = client_factory
         self._client: Client | None = None
+        self._contexts: dict[str, InsertContext] = {}  # of ``_client``
         self._stopping = asyncio.Event()
         self.database = settings.clickhouse_database
         self._stored: dict[TopicPartition, int] = {}
@@ -106,7 +109,10 @@ class Sink:
             timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
             if deadline is not None and timeout == 0:
                 break
-            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000))
+            # At most what the batch still has room for (records are at most MAX_RECORD_BYTES):
+            # unbounded, one call returns up to 500 records (~250 MB of facts when behind).
+            room = max(1, (self.options.max_batch_bytes - size) // MAX_RECORD_BYTES)
+            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=room)
             for batch in fetched.values():
                 records.extend(batch)
                 size += sum(len(record.value) for record in batch)
@@ -173,8 +179,20 @@ class Sink:
     def _insert(self, table: str, columns: Columns) -> None:
         if self._client is None:
             self._client = self._client_factory()
-        self._client.insert(f"{self.database}.{table}", columns.data, column_names=list(columns.names),
-                            column_oriented=True)
+            self._contexts = {}
+        # One insert context per table, reused: ``Client.insert`` builds a new one per call, which
+        # sits in a reference cycle holding the whole batch until the cycle collector runs (rarely
+        # here, see __main__) — at 10^7 events the sink grew to 10 GB. Reuse also saves the
+        # column-type lookup each insert would make.
+        context = self._contexts.get(table)
+        if context is None:
+            context = self._contexts[table] = self._client.create_insert_context(
+                f"{self.database}.{table}", column_names=list(columns.names), column_oriented=True)
+        context.data = columns.data
+        try:
+            self._client.data_insert(context)
+        finally:
+            context.data = None
 
     async def _dead_letter(self, producer: AIOKafkaProducer, value: bytes, reason: str, source: str, kind: str) -> None:
         log.error("dead-lettering a record from %s: %s", source, _first_line(reason))
