@@ -14,8 +14,8 @@ one old contribution by a new one. This module keeps per account:
   whether a click or an order came from a follower at its time. When the timeline changes (a
   late follow), the clicks and orders of that follower after it are judged again;
 * the interactions of each (account, other, day): how many of each kind (distinct repliers and
-  clickers of the day), and which 5-second buckets of the day hold them; and per bucket, the
-  time of each — what judging clicks and orders again and finding the last interaction need.
+  clickers of the day) and the time of each — what judging clicks and orders again and finding
+  the last interaction need — inline while the day has few, then one entry per 5-second bucket.
   However often one account clicks on another, no entry outgrows a bucket or a day's bucket list.
 
 Exactly once: every change carries (source partition, position, index), increasing along its
@@ -133,9 +133,9 @@ class Interactions(msgspec.Struct, array_like=True, gc=False):
 
 
 # Entries bounded by time, not by how busy a pair is: a bucket holds at most 5,000 distinct ms per
-# kind (~80 KiB), a day at most 17,280 buckets (~50 KiB), both far below MAX_ENTRY_BYTES.
+# kind (< 160 KiB), a day at most 17,280 buckets (~50 KiB), both below MAX_ENTRY_BYTES (256 KiB).
 BUCKET_MS = 5_000
-SPILL_AT = 1_000  # inline times: ~6 KiB at most
+SPILL_AT = 1_000  # inline times: < 14 KiB
 
 
 SOURCES = EntryKind("q", tuple[int, int])  # (source partition) -> last applied (position, index)
