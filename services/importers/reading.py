@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from dataclasses import dataclass
 from typing import IO, Any, Iterator, Protocol
 
@@ -175,7 +176,7 @@ def _no_constants(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constants)
-_BLANK = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
+_BLANK = re.compile(r"[ \t\n\r]*").match  # JSON's whitespace
 _WINDOW = 1 << 18
 _NUMBER_GOES_ON = frozenset("0123456789.eE+-")
 _MAX_ITEM = 64 << 20  # characters: an element larger than this is refused, not read to the end
