@@ -10,6 +10,7 @@ limited in size and must be JSON objects.
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -113,11 +114,21 @@ class WebhookReceiver:
         self._server.server_close()
 
     def serve_forever(self) -> None:
-        """Serve in this thread (``richness alerts receive``) until interrupted."""
+        """Serve (``richness alerts receive``) until SIGINT or SIGTERM, then stop cleanly.
+
+        The server keeps its own thread and a signal only sets an event here: a KeyboardInterrupt
+        raised inside socketserver (while it starts or joins a handler thread) could leave the
+        process unable to exit."""
+        stopping = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.start()
         try:
-            self._server.serve_forever()
+            while not stopping.wait(1.0):
+                pass
         finally:
-            self._server.server_close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
 
     def __enter__(self) -> "WebhookReceiver":
         return self.start()
