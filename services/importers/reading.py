@@ -143,25 +143,27 @@ class _Skipping:
         return self.file.read(size)
 
 
-class JsonItemsReader:
+class _JsonValues:
+    """A reader of the values of one JSON document, counted as items: resuming skips the items
+    already done (a document has no line to seek to)."""
+
     unit = "item"
 
-    def __init__(self, file: IO[bytes], path: str, prefix_bytes: int = 0) -> None:
-        """``path``: ijson's prefix of the values to yield ('item' for the elements of a
-        top-level array, '' for a top-level object); ``prefix_bytes``: bytes before the JSON."""
-        self.file, self.path, self.prefix_bytes = file, path, prefix_bytes
+    def __init__(self, file: IO[bytes], prefix_bytes: int = 0) -> None:
+        """``prefix_bytes``: bytes before the JSON (a byte order mark, a JavaScript prefix)."""
+        self.file, self.prefix_bytes = file, prefix_bytes
         self._end: Position = {"items": 0}
+
+    def _values(self) -> Iterator[Any]:
+        raise NotImplementedError
 
     def records(self, start: Position | None) -> Iterator[Record]:
         done = start["items"] if start else 0
         count = 0
-        try:
-            for value in ijson.items(_Skipping(self.file, self.prefix_bytes), self.path, use_float=True):
-                count += 1
-                if count > done:
-                    yield Record(count, value, {"items": count})
-        except ijson.JSONError as exc:
-            raise BadInput(f"not valid JSON after item {count}: {exc}") from None
+        for value in self._values():
+            count += 1
+            if count > done:
+                yield Record(count, value, {"items": count})
         self._end = {"items": max(count, done)}
 
     def end(self) -> Position:
@@ -169,6 +171,23 @@ class JsonItemsReader:
 
     def tell(self) -> int:
         return self.file.tell()
+
+
+class JsonItemsReader(_JsonValues):
+    def __init__(self, file: IO[bytes], path: str, prefix_bytes: int = 0) -> None:
+        """``path``: ijson's prefix of the values to yield ('item' for the elements of a
+        top-level array, '' for a top-level object)."""
+        super().__init__(file, prefix_bytes)
+        self.path = path
+
+    def _values(self) -> Iterator[Any]:
+        count = 0
+        try:
+            for value in ijson.items(_Skipping(self.file, self.prefix_bytes), self.path, use_float=True):
+                count += 1
+                yield value
+        except ijson.JSONError as exc:
+            raise BadInput(f"not valid JSON after item {count}: {exc}") from None
 
 
 def _no_constants(name: str) -> Any:
@@ -189,27 +208,12 @@ def _inside(error: ValueError, text: str) -> bool:
     return error.pos < len(text) - 64 and not error.msg.startswith("Unterminated string")
 
 
-class JsonArrayReader:
+class JsonArrayReader(_JsonValues):
     """The elements of a top-level JSON array, one at a time: 1.4× faster than ijson's items at
     building the same values (measured on an X archive), with the same constant memory — the
     window holds at most one element more than 256 KiB of text."""
 
-    unit = "item"
-
-    def __init__(self, file: IO[bytes], prefix_bytes: int = 0) -> None:
-        self.file, self.prefix_bytes = file, prefix_bytes
-        self._end: Position = {"items": 0}
-
-    def records(self, start: Position | None) -> Iterator[Record]:
-        done = start["items"] if start else 0
-        count = 0
-        for value in self._elements():
-            count += 1
-            if count > done:
-                yield Record(count, value, {"items": count})
-        self._end = {"items": max(count, done)}
-
-    def _elements(self) -> Iterator[Any]:
+    def _values(self) -> Iterator[Any]:
         self.file.seek(self.prefix_bytes)
         decode = codecs.getincrementaldecoder("utf-8")().decode
         text, at, last = "", 0, False
@@ -264,9 +268,3 @@ class JsonArrayReader:
                         continue  # a number cut by the window's edge ("4." of "4.25"): read it whole
                 count, at, expect = count + 1, end, ", or ]"
                 yield value
-
-    def end(self) -> Position:
-        return self._end
-
-    def tell(self) -> int:
-        return self.file.tell()
