@@ -107,6 +107,9 @@ class Moments(msgspec.Struct, array_like=True, gc=False):
     orders: dict[int, int] = msgspec.field(default_factory=dict)
     others: dict[int, int] = msgspec.field(default_factory=dict)  # shares and likes
 
+    def __bool__(self) -> bool:
+        return bool(self.replies or self.clicks or self.orders or self.others)
+
     def latest(self) -> int | None:
         return max((max(kept) for kept in (self.replies, self.clicks, self.orders, self.others) if kept),
                    default=None)
@@ -377,7 +380,7 @@ class Accounts:
             _count(getattr(moments, kind), ms, sign)
             if sign > 0:
                 _add(held.buckets, bucket)
-            elif moments.latest() is None:
+            elif not moments:
                 held.buckets.remove(bucket)
         days = ledger.days
         if sign > 0:

@@ -111,11 +111,10 @@ def tweet_time_ms(text: str, own: str | None = None) -> int:
     parts = text.split(" ")
     try:
         if len(parts) == 6 and parts[4] == "+0000":
-            hours, minutes, seconds = parts[3].split(":")
-            clock = int(hours) * 3_600_000 + int(minutes) * 60_000 + int(seconds) * 1000
-            if not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60 and 0 <= int(seconds) < 60):
+            hours, minutes, seconds = map(int, parts[3].split(":"))
+            if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60):
                 raise ValueError
-            return _midnight_ms(parts[5], parts[1], parts[2]) + clock
+            return _midnight_ms(parts[5], parts[1], parts[2]) + ((hours * 60 + minutes) * 60 + seconds) * 1000
         return datetime_to_ms(datetime.strptime(text, _TIME))
     except (ValueError, KeyError):
         raise Unmappable(f"tweet time {text!r} is not like 'Sat Feb 18 12:33:11 +0000 2023'", own) from None
