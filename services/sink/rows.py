@@ -1,24 +1,26 @@
 """Turning Kafka records into ClickHouse columns, table by table (pure: no I/O).
 
 Columns, not rows: clickhouse-connect inserts column-oriented data about 4x faster than row
-tuples, and building columns straight from the decoded events costs a list comprehension per
-column instead of a tuple per event and a transposition. A batch rejected by ClickHouse is
-bisected by row ranges (``Columns.take``).
+tuples. Each table's columns are the fields of the struct that fills it, in order, so a batch of
+structs becomes columns by one transposition of their C-made tuples (``msgspec.structs.astuple``):
+half the cost of reading each field by name. A batch rejected by ClickHouse is bisected by row
+ranges (``Columns.take``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from msgspec.structs import astuple
+
 from shared.domain.rows import AccountDayRow, FollowerRow, Row, ThreadRow, decode_rows
+from shared.events import Event
 from shared.topics import decode_event_batch
 
-# Columns of each table the sink writes (see shared/clickhouse/migrations), in the order of the
-# fields of the structs that fill them.
-EVENT_COLUMNS = ("id", "type", "ts", "actor", "target", "post_id", "parent_id", "root_id", "url", "order_id", "value",
-                 "received_at")
+# Columns of each table the sink writes (see shared/clickhouse/migrations): the fields of the
+# struct that fills it, in their order.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "events_raw": EVENT_COLUMNS,
+    "events_raw": Event.__struct_fields__,
     "thread_rows": ThreadRow.__struct_fields__,
     "account_days": AccountDayRow.__struct_fields__,
     "follower_ledger": FollowerRow.__struct_fields__,
@@ -43,11 +45,10 @@ class Columns:
         return len(self.data[0])
 
     def extend(self, items: list, converters: dict[int, object] | None = None) -> None:
-        for i, (name, column) in enumerate(zip(self.names, self.data)):
-            values = [getattr(item, name) for item in items]
-            if converters and i in converters:
-                values = list(map(converters[i], values))
-            column.extend(values)
+        """Append structs whose fields are ``names``, in order; ``converters``: column index ->
+        function applied to that column's values."""
+        for i, (column, values) in enumerate(zip(self.data, zip(*map(astuple, items)))):
+            column.extend(map(converters[i], values) if converters and i in converters else values)
 
     def take(self, start: int, stop: int) -> Columns:
         return Columns(self.names, [column[start:stop] for column in self.data])
