@@ -35,17 +35,23 @@ from services.processor import metrics
 from services.processor.batch import Outcome, apply_changes, apply_events
 from services.processor.faust_adapter import changelog_tp, is_settling, patch_tansu_highwaters, store_url, table_store
 from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch
-from services.processor.writer import Writer, wait_all
+from services.processor.writer import CHANGES_PER_RECORD, Writer, wait_all
 from shared.config import Settings
 from shared.domain.contributions import decode_changes, encode_changes
 from shared.events import encode_event
 from shared.kafka import compat
 from shared.kafka.lag import group_position, partitions_of
-from shared.topics import decode_event_batch, position
+from shared.topics import EVENTS_PER_RECORD, decode_event_batch, position
 
 log = logging.getLogger("richness.processor")
 
-BATCH_MAX = 100  # records: event batches of up to 500 events, or up to 2,000 account changes
+# A batch is bounded in inputs, not records, so that its memory is (its decoded inputs, state and
+# outputs are all in memory at once): up to 50,000 events (records of up to 500) or account
+# changes (records of up to 2,000).
+BATCH_INPUTS = 20_000
+# Records taken ahead of the batch in work: enough to start the next batch at once, few enough
+# that a long backlog costs no memory (each record is up to 512 KiB).
+STREAM_BUFFER_RECORDS = 200
 BATCH_WITHIN_S = 0.1
 LAG_INTERVAL_S = 5.0  # the Pipeline health lag panel: fresh enough to see a drain end
 # RocksDB per table partition: small caches, so that memory stays flat however large the state.
@@ -139,13 +145,14 @@ class StageSpec:
     decode: Callable[[bytes], list]
     apply: Callable[..., Outcome]
     encode_refused: Callable[[Any], bytes]
+    per_record: int  # inputs per record, at most
 
 
 STAGES = {
     "events": StageSpec("events", "events-state", lambda s: s.events_topic, lambda s: s.processor_group,
-                        decode_event_batch, apply_events, encode_event),
+                        decode_event_batch, apply_events, encode_event, EVENTS_PER_RECORD),
     "accounts": StageSpec("accounts", "accounts-state", lambda s: s.changes_topic, lambda s: s.accounts_group,
-                          decode_changes, apply_changes, lambda item: encode_changes([item])),
+                          decode_changes, apply_changes, lambda item: encode_changes([item]), CHANGES_PER_RECORD),
 }
 
 
@@ -167,7 +174,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
         broker_commit_interval=0.5,
         web_enabled=False,
         producer_acks=-1,
-        stream_buffer_maxsize=1000,
+        stream_buffer_maxsize=STREAM_BUFFER_RECORDS,
         **compat.faust_options(settings),
     )
     topic = app.topic(spec.topic(settings), key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -180,7 +187,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
     @app.agent(topic, name=spec.name)
     async def process(stream: faust.StreamT) -> None:
         try:
-            async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            async for batch in stream.take_events(BATCH_INPUTS // spec.per_record, within=BATCH_WITHIN_S):
                 try:
                     await stage_worker.process(batch)
                 except Exception:

@@ -96,7 +96,7 @@ class RocksStore(AtomicBatches, faust_rocksdb.Store):
     cache of recently read and written values (a RocksDB read costs microseconds; busy accounts,
     days and pairs come back batch after batch). Values are bytes: a batch decodes its own copy."""
 
-    CACHE_ENTRIES = 300_000
+    CACHE_ENTRIES = 100_000
 
     def _cache(self) -> dict:
         # (partition, key): some keys exist in every partition (the account rules' per-source marks)
