@@ -28,7 +28,7 @@ Report = Callable[[str], None]
 @dataclass
 class Plan:
     events: int = 100_000  # per ingest measurement
-    processor_events: int = 200_000  # processor batches hold up to 50,000 events: several steps
+    processor_events: int = 200_000  # processor batches hold up to 20,000 events: several steps
     viral_replies: int = 200_000  # the viral stage: this many replies in one conversation vs spread
     sink_rows: int = 500_000  # sink batches hold up to 50,000 rows
     repeats: int = 3
