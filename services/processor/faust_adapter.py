@@ -108,12 +108,16 @@ class ReadCache:
         return self._values.get((partition, key), ABSENT)
 
     def add(self, partition: int, key: bytes, value: bytes | None) -> None:
-        self._add(partition, key, value)
+        cost = len(key) + (len(value) if value is not None else 0) + self.ENTRY_OVERHEAD
+        if self.size + cost > self.max_bytes:
+            self.clear()
+        self._values[partition, key] = value
+        self.size += cost
 
     def replace(self, partition: int, key: bytes, value: bytes | None) -> None:
         """A written value: kept only if the key is cached already (a write does not predict a read)."""
         if (partition, key) in self._values:
-            self._add(partition, key, value)
+            self.add(partition, key, value)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -121,13 +125,6 @@ class ReadCache:
     def clear(self) -> None:
         self._values.clear()
         self.size = 0
-
-    def _add(self, partition: int, key: bytes, value: bytes | None) -> None:
-        self.size += len(key) + (len(value) if value is not None else 0) + self.ENTRY_OVERHEAD
-        if self.size > self.max_bytes:
-            self.clear()
-            self.size = len(key) + (len(value) if value is not None else 0) + self.ENTRY_OVERHEAD
-        self._values[partition, key] = value
 
 
 class RocksStore(AtomicBatches, faust_rocksdb.Store):
