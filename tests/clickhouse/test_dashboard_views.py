@@ -180,9 +180,14 @@ def test_a_conversation_whose_last_reply_moved_past_the_range_leaves_it(db):
     assert (root, owner, replies) == ("r", "ameena", 2)
 
 
+def event_row(**fields) -> tuple:
+    """An events_raw row in the sink's column order (unnamed columns None)."""
+    return tuple(fields.get(name) for name in COLUMNS["events_raw"])
+
+
 def click(event_id: str, target: str, actor: str | None, hours: int) -> tuple:
     ts = int((T0 + timedelta(hours=hours)).timestamp() * 1000)
-    return (event_id, "click", ts, actor, target, None, None, None, None, None, None, ts + 5)
+    return event_row(id=event_id, type="click", ts=ts, actor=actor, target=target, received_at=ts + 5)
 
 
 def test_clicks_repeated_before_their_parts_merge_count_once(db):
@@ -190,7 +195,7 @@ def test_clicks_repeated_before_their_parts_merge_count_once(db):
     clicks = [click(f"c{i}", f"t{i % 3}", f"u{i % 5}" if i % 4 else None, i) for i in range(30)]
     db.insert("events_raw", clicks)
     db.insert("events_raw", clicks[5:12])  # resent: a second copy in another part
-    db.insert("events_raw", [("p1", "post", clicks[0][2], "t0", None, "p1", None, None, None, None, None, 1)])
+    db.insert("events_raw", [event_row(id="p1", type="post", ts=clicks[0][2], actor="t0", post_id="p1", received_at=1)])
     for target in ("t0", "t1", None):
         where = "ts >= {s:DateTime64(3)} AND ts <= {u:DateTime64(3)}" + (" AND target = {t:String}" if target else "")
         parameters = {"s": T0 + timedelta(hours=3), "u": T0 + timedelta(hours=20), "t": target}
