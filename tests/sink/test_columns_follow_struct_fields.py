@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from msgspec.structs import asdict
+
 from services.bench.stages import validated
 from services.bench.workload import realistic_events
 from services.sink.rows import Batch
@@ -22,7 +24,7 @@ def test_event_columns_read_back_as_the_events() -> None:
     stored = {columns.row(i)["id"]: columns.row(i) for i in range(len(columns))}
     assert len(stored) == len(events)
     for event in events:
-        assert stored[event.id] == {name: getattr(event, name) for name in event.__struct_fields__}
+        assert stored[event.id] == asdict(event)
 
 
 def test_fact_columns_read_back_as_the_rows() -> None:
@@ -32,9 +34,8 @@ def test_fact_columns_read_back_as_the_rows() -> None:
     follower = FollowerRow("alice", "bob", True, 10, False, 1, 2, 0, 0, 1, Decimal("3.0000"), 20, 9)
     batch = Batch()
     batch.add_facts(encode_rows([day, thread, follower, thread]))
-    assert batch.tables["thread_rows"].row(1) == {name: getattr(thread, name) for name in thread.__struct_fields__}
-    assert batch.tables["follower_ledger"].row(0) == {name: getattr(follower, name)
-                                                      for name in follower.__struct_fields__}
-    expected = {name: getattr(day, name) for name in day.__struct_fields__}
+    assert batch.tables["thread_rows"].row(1) == asdict(thread)
+    assert batch.tables["follower_ledger"].row(0) == asdict(follower)
+    expected = asdict(day)
     expected["day"] = date(1970, 1, 1) + timedelta(days=19_000)
     assert batch.tables["account_days"].row(0) == expected
