@@ -8,6 +8,9 @@ server. For a cluster, :func:`place` rewrites each of their statements:
   The views and the sink keep using ``T``: reads fan out to the shards and merge, inserts are
   routed to the owning shard by the sharding key;
 - a materialized view reads and writes the local tables (it fires on the node that stores the row);
+- a view may read ``{db}.T{local}`` in a sub-query: on a cluster, T's local table, so that each
+  shard evaluates it over its own rows, which is right only where T is sharded like the table the
+  view reads around it (on one server, plainly T);
 - views, ``ALTER``s and ``DROP``s follow their tables (an ``ALTER`` of projections or MergeTree
   settings only the local one: a Distributed table has no parts); ``INSERT … SELECT`` (filling a
   new table from stored rows) runs on each node between local tables sharded alike, or once
@@ -19,7 +22,10 @@ land on the same shard: the sharding key is ``cityHash64`` of columns of the tab
 (its identity), never of a column that can change for a key. By default all of them; a
 ``-- richness: shard by col[, col]`` line just above ``CREATE TABLE`` picks fewer (e.g. the
 account, so that every figure of one account lives on one shard). A directive naming a column
-outside the sorting key is refused: that row could be left behind on another shard.
+outside the sorting key is refused: that row could be left behind on another shard. A column may
+be written ``hex(col)``: the key is then ``cityHash64(hex(col))``, which ClickHouse can narrow to
+one shard from a filter ``hex(col) IN ('…')`` (the dashboards' form: Grafana can quote hex values
+safely, not arbitrary names), as well as from ``col = '…'``.
 
 A statement of another kind is refused with its text, rather than placed wrongly.
 """
@@ -29,6 +35,7 @@ import re
 from dataclasses import dataclass
 
 LOCAL_SUFFIX = "_local"
+SHARD_LOCAL = "{local}"  # after a table's name in a view: that shard's own rows (see the docstring)
 SHARD_DIRECTIVE = re.compile(r"^--\s*richness:\s*shard by\s+(.+?)\s*$")
 _NAME = r"\{db\}\.(\w+)"
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -127,6 +134,15 @@ class Table:
         return f"cityHash64({', '.join(self.shard_by)})"
 
 
+_HEX_OF = re.compile(r"^hex\((\w+)\)$", re.I)
+
+
+def key_column(expression: str) -> str:
+    """The column an entry of a shard directive reads: ``col`` or ``hex(col)``."""
+    found = _HEX_OF.match(expression)
+    return found.group(1) if found else expression
+
+
 def sorting_key(rest: str) -> tuple[str, ...]:
     """The expressions of ``ORDER BY x`` or ``ORDER BY (x, f(y), ...)``, as written."""
     found = re.search(r"\bORDER BY\s+", rest, re.I)
@@ -160,7 +176,7 @@ def parse_table(statement: Statement, source: str = "migration") -> Table | None
     if not order_by:
         raise LayoutError(f"{source}: {name} has no ORDER BY: it has no identity to shard by")
     shard_by = statement.shard_by or order_by
-    outside = [c for c in shard_by if c not in order_by]
+    outside = [c for c in shard_by if key_column(c) not in order_by]
     if outside:
         raise LayoutError(f"{source}: {name} is shard by {', '.join(outside)}, outside its ORDER BY "
                           f"({', '.join(order_by)}): a row whose key stays could move to another shard")
@@ -183,7 +199,7 @@ def place(statement: Statement, layout: Layout, tables: dict[str, Table], source
     """The statements that do on ``layout`` what ``statement`` does on one server (``{db}`` kept)."""
     sql = statement.sql
     if layout.cluster is None:
-        return [sql]
+        return [sql.replace(SHARD_LOCAL, "")]
     on = layout.on_cluster
     if found := re.match(r"^CREATE DATABASE (IF NOT EXISTS )?(\{db\})$", sql, re.I):
         return [f"CREATE DATABASE {found.group(1) or ''}{{db}}{on}"]
@@ -199,7 +215,7 @@ def place(statement: Statement, layout: Layout, tables: dict[str, Table], source
                 f"AS {_to_local(select, tables)}"]
     if found := re.match(r"^CREATE (OR REPLACE )?VIEW (IF NOT EXISTS )?" + _NAME + r"\s+AS\s+(.*)$", sql, re.S | re.I):
         replace, exists, view, select = found.groups()
-        return [f"CREATE {replace or ''}VIEW {exists or ''}{{db}}.{view}{on} AS {select}"]
+        return [f"CREATE {replace or ''}VIEW {exists or ''}{{db}}.{view}{on} AS {_shard_local(select, tables, source)}"]
     if found := re.match(r"^ALTER TABLE " + _NAME + r"\s+(.*)$", sql, re.S | re.I):
         name, action = found.groups()
         names = [name + LOCAL_SUFFIX, name] if name in tables else [name]
@@ -250,6 +266,15 @@ def _sharded_table(table: Table, layout: Layout) -> list[str]:
                        f"ENGINE = Distributed('{layout.cluster}', '{{db}}', '{local}', {table.sharding_key})\n"
                        f"SETTINGS {DISTRIBUTED_SETTINGS}")
     return [local_sql, distributed_sql]
+
+
+def _shard_local(select: str, tables: dict[str, Table], source: str) -> str:
+    """``{db}.T{local}`` → T's local table (T must be a sharded table of the migrations)."""
+    def local(found: re.Match) -> str:
+        if found.group(1) not in tables:
+            raise LayoutError(f"{source}: {found.group(1)}{SHARD_LOCAL} is not a table of the migrations")
+        return "{db}." + found.group(1) + LOCAL_SUFFIX
+    return re.sub(_NAME + re.escape(SHARD_LOCAL), local, select)
 
 
 def _local(name: str, tables: dict[str, Table]) -> str:

@@ -3,18 +3,21 @@ servers), and the replicated layout's DDL read by ClickHouse's own parser (repli
 cannot run here: the embedded engine has no Keeper)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from services.dashboards.queries import panel_queries, resolve_variables
 from services.sink.rows import COLUMNS
 from shared.clickhouse.client import connect
 from shared.clickhouse.layout import Layout, migrations_table
 from shared.clickhouse.schema import all_tables, apply, available
 from shared.domain.rows import AccountDayRow
+from shared.grafana import provisioning
+from shared.grafana.macros import TimeRange
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.clickhouse
@@ -112,3 +115,34 @@ def test_a_read_of_one_account_asks_only_its_shard(cluster_db):
                    "SETTINGS optimize_skip_unused_shards = 1, force_optimize_skip_unused_shards = 1")
     nodes[0].query(f"SELECT count() FROM {DB}.followers WHERE account IN ('account-7', 'account-8') "
                    "SETTINGS optimize_skip_unused_shards = 1, force_optimize_skip_unused_shards = 1")
+
+
+def test_the_dashboards_panels_of_one_account_ask_only_its_shard(cluster_db):
+    """Each panel filtered by `hex(account) IN (…)` runs with `force_optimize_skip_unused_shards`,
+    which refuses a read it cannot narrow to the shards its accounts live on."""
+    settings, nodes = cluster_db
+    now = datetime.now(timezone.utc)
+    replies = COLUMNS["account_days"].index("replies_received")
+    rows = [day_row(f"account-{n}", (now - timedelta(days=d)).date(), 10 + d, 1) for n in range(20) for d in range(3)]
+    rows = [(*row[:replies], 5, *row[replies + 1:]) for row in rows]  # the variable lists accounts with replies
+    nodes[0].insert(f"{DB}.account_days", rows, column_names=list(COLUMNS["account_days"]))
+    nodes[0].command(f"SYSTEM FLUSH DISTRIBUTED {DB}.account_days")
+    time_range = TimeRange(now - timedelta(days=7), now)
+    F = {"optimize_skip_unused_shards": 1, "force_optimize_skip_unused_shards": 1}
+    asked, narrowed, failed = 0, 0, []
+    for board in provisioning.dashboards():
+        if not board.get("templating", {}).get("list"):
+            continue
+        variables = resolve_variables(nodes[0], board, time_range, {"account": ["account-3"]})
+        for query in panel_queries(board, time_range):
+            if query.datasource_type != provisioning.CLICKHOUSE_TYPE or "hex(account) IN" not in query.text:
+                continue
+            asked += 1
+            try:
+                nodes[0].query(query.clickhouse_sql(time_range, variables),
+                               settings={"optimize_skip_unused_shards": 1, "force_optimize_skip_unused_shards": 1})
+                narrowed += 1
+            except DatabaseError as error:
+                failed.append((board["uid"], query.panel["title"], str(error).splitlines()[0][:200]))
+    assert not failed, failed
+    assert narrowed == asked >= 30  # every panel of the four engagement dashboards but the threads

@@ -23,7 +23,7 @@ def test_one_server_runs_the_files_as_written():
     for migration in available():
         body = "\n".join(line for line in migration.sql.splitlines() if not line.lstrip().startswith("--"))
         for statement in migration.statements("richness"):
-            assert statement in body.replace("{db}", "richness"), statement[:80]
+            assert statement in body.replace("{db}", "richness").replace("{local}", ""), statement[:80]
     assert not [s for s in placed(SINGLE) if "_local" in s or "Distributed" in s or "ON CLUSTER" in s]
 
 
@@ -38,8 +38,10 @@ def test_every_table_is_local_per_shard_behind_a_distributed_table_of_its_name()
 
 def test_figures_of_one_account_share_a_shard_and_every_key_stays_on_its_shard():
     tables = all_tables()
-    assert tables["account_days"].shard_by == ("account",)
-    assert tables["follower_ledger"].shard_by == ("account",)
+    # By hex(account): the dashboards' filter `hex(account) IN ('…')` narrows a read to its shard.
+    for name in ("account_days", "follower_ledger", "account_latest"):
+        assert tables[name].shard_by == ("hex(account)",)
+        assert tables[name].sharding_key == "cityHash64(hex(account))"
     # The owner of a thread can change (NULL until the root post arrives): by its root.
     assert tables["thread_rows"].shard_by == ("root_id",)
     assert tables["events_raw"].shard_by == ("id",)
@@ -112,6 +114,16 @@ CREATE OR REPLACE VIEW {db}.weekly AS SELECT account, week, posts FROM {db}.acco
         in statements
 
 
+def test_a_view_reads_a_tables_own_shard_where_it_says_local():
+    view = Migration("0099_view.sql", "CREATE OR REPLACE VIEW {db}.v AS SELECT account FROM {db}.account_days "
+                                      "WHERE account IN (SELECT account FROM {db}.account_latest{local});")
+    [single] = view.statements("richness", SINGLE, all_tables())
+    assert single.endswith("account IN (SELECT account FROM richness.account_latest)")
+    [sharded] = view.statements("richness", SHARDED, all_tables())
+    assert "FROM richness.account_days WHERE" in sharded  # the outer read: every shard, through Distributed
+    assert sharded.endswith("account IN (SELECT account FROM richness.account_latest_local)")
+
+
 @pytest.mark.parametrize("sql, complaint", [
     ("-- richness: shard by owner\nCREATE TABLE {db}.t (root_id String, owner Nullable(String), version UInt64) "
      "ENGINE = ReplacingMergeTree(version) ORDER BY root_id;", "outside its ORDER BY"),
@@ -120,6 +132,9 @@ CREATE OR REPLACE VIEW {db}.weekly AS SELECT account, week, posts FROM {db}.acco
     # Threads live on the shard of their root, accounts' rows on the shard of the account.
     ("INSERT INTO {db}.account_latest SELECT owner, today(), 0, 0, 0 FROM {db}.thread_rows;", "sharded otherwise"),
     ("-- richness: shard by a\nCREATE VIEW {db}.v AS SELECT 1;", "just above CREATE TABLE"),
+    ("CREATE VIEW {db}.v AS SELECT 1 FROM {db}.nowhere{local};", "not a table of the migrations"),
+    ("-- richness: shard by hex(owner)\nCREATE TABLE {db}.t (root_id String, owner String, version UInt64) "
+     "ENGINE = ReplacingMergeTree(version) ORDER BY root_id;", "outside its ORDER BY"),
 ])
 def test_what_cannot_be_placed_safely_is_refused(sql, complaint):
     with pytest.raises(LayoutError, match=complaint):

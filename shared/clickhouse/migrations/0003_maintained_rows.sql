@@ -36,8 +36,9 @@ ORDER BY root_id;
 -- the day (days on which only the account's own follows changed its mutuals do not qualify).
 -- Followers and mutuals are the counts at the end of the day; followers - net_followers is the
 -- count at the end of the previous day (churn). Signed, so that no transient value can be refused.
--- On a cluster, every day of an account on one shard: a read of one account asks one shard.
--- richness: shard by account
+-- On a cluster, every day of an account on one shard: a read of one account asks one shard
+-- (by hex(account): the dashboards' filter `hex(account) IN ('…')` finds it, see layout.py).
+-- richness: shard by hex(account)
 CREATE TABLE IF NOT EXISTS {db}.account_days
 (
     account              String,
@@ -68,8 +69,8 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (account, day);
 
 -- One row per edge follower -> account that has events (the view shows the active ones), with
--- the follower's all-time interactions with the account.
--- richness: shard by account
+-- the follower's all-time interactions with the account. On a cluster, on its account's shard.
+-- richness: shard by hex(account)
 CREATE TABLE IF NOT EXISTS {db}.follower_ledger
 (
     account             String,

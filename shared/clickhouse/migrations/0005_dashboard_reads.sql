@@ -27,7 +27,9 @@ ALTER TABLE {db}.thread_rows MATERIALIZE PROJECTION by_last_reply;
 -- `ver` orders rows by (day, version): the latest day wins, and on that day the highest version
 -- (the row account_days FINAL keeps). ReplacingMergeTree keeps the highest `ver` per account,
 -- however often or late a row arrives. Filled on every insert into account_days; the INSERT
--- below fills it once from what is already there (a row seen twice changes nothing).
+-- below fills it once from what is already there (a row seen twice changes nothing). On a
+-- cluster, on the shard of the account's days (the INSERT fills each shard from its own).
+-- richness: shard by hex(account)
 CREATE TABLE IF NOT EXISTS {db}.account_latest
 (
     account   String,

@@ -8,7 +8,8 @@
 -- For an account whose latest row is no later (every account, when the day is today) that is
 -- its row in account_latest; only the accounts that changed after `day` are looked up among
 -- their rows up to it. argMax over (day, version) picks what FINAL would keep, without FINAL.
--- (GLOBAL: on a cluster the set is made once and sent to the shards.)
+-- On a cluster each shard makes that set from its own account_latest ({local}: account_latest
+-- and account_days are sharded alike), so a read of one account asks only its shard.
 CREATE OR REPLACE VIEW {db}.followers_at AS
 SELECT account, toUInt64(followers) AS followers, toUInt64(mutuals) AS mutuals
 FROM (
@@ -19,7 +20,7 @@ FROM (
     SELECT account, argMax(followers, (day, version)), argMax(mutuals, (day, version))
     FROM {db}.account_days
     WHERE day <= {day:Date}
-      AND account GLOBAL IN (SELECT account FROM {db}.account_latest FINAL WHERE day > {day:Date})
+      AND account IN (SELECT account FROM {db}.account_latest{local} FINAL WHERE day > {day:Date})
     GROUP BY account
 );
 
