@@ -253,8 +253,8 @@ def freshness(settings: Settings, ingest_url: str, api_key: str, rate: int, seco
                     "WHERE startsWith(id, 'fresh-') AND b IN {b:Array(UInt32)} GROUP BY b",
                     parameters={"b": pending}).result_rows)
                 threads = {root for root, in client.query(
-                    f"SELECT root_id FROM {db}.thread_rows WHERE root_id IN {{r:Array(String)}} AND replies = 2",
-                    parameters={"r": roots}).result_rows}
+                    f"SELECT root_id FROM {db}.thread_rows_by_owner WHERE owner_key IN {{o:Array(String)}} "
+                    "AND root_id IN {r:Array(String)} AND replies = 2", parameters={"o": owners, "r": roots}).result_rows}
                 owned = {account for account, in client.query(
                     f"SELECT account FROM {db}.account_days WHERE account IN {{o:Array(String)}} "
                     "AND replies_received = 2", parameters={"o": owners}).result_rows}

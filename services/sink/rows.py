@@ -21,11 +21,11 @@ from shared.topics import decode_event_batch
 # struct that fills it, in their order.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "events_raw": Event.__struct_fields__,
-    "thread_rows": ThreadRow.__struct_fields__,
+    "thread_rows_by_owner": ThreadRow.__struct_fields__,
     "account_days": AccountDayRow.__struct_fields__,
     "follower_ledger": FollowerRow.__struct_fields__,
 }
-TABLE_OF = {ThreadRow: "thread_rows", AccountDayRow: "account_days", FollowerRow: "follower_ledger"}
+TABLE_OF = {ThreadRow: "thread_rows_by_owner", AccountDayRow: "account_days", FollowerRow: "follower_ledger"}
 _EPOCH = date(1970, 1, 1)
 
 

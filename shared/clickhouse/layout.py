@@ -13,9 +13,10 @@ server. For a cluster, :func:`place` rewrites each of their statements:
   view reads around it (on one server, plainly T);
 - views, ``ALTER``s and ``DROP``s follow their tables (an ``ALTER`` of projections or MergeTree
   settings only the local one: a Distributed table has no parts); ``INSERT … SELECT`` (filling a
-  new table from stored rows) runs on each node between local tables sharded alike, or once
+  new table from stored rows) runs on each node over its own rows — into its local table when
+  sharded alike, else through the Distributed table, which sends each row to its shard — or once
   through the Distributed tables when replicated; with replication every statement runs
-  ``ON CLUSTER``, without it the runner applies the statements on each node itself.
+  ``ON CLUSTER``, without it the runner runs each statement on every node before the next.
 
 Sharding. ReplacingMergeTree deduplicates only within a shard, so every version of a row must
 land on the same shard: the sharding key is ``cityHash64`` of columns of the table's ``ORDER BY``
@@ -223,7 +224,7 @@ def place(statement: Statement, layout: Layout, tables: dict[str, Table], source
             names = [name + LOCAL_SUFFIX]  # projections and MergeTree settings: where the parts are
         return [f"ALTER TABLE {{db}}.{n}{on} {action}" for n in names]
     if found := re.match(r"^INSERT INTO " + _NAME + r"\s+(SELECT\b.*)$", sql, re.S | re.I):
-        return [_insert_select(*found.groups(), layout, tables, source)]
+        return _insert_select(*found.groups(), layout, tables, source)
     if found := re.match(r"^DROP (TABLE|VIEW) (IF EXISTS )?" + _NAME + r"$", sql, re.I):
         kind, exists, name = found.groups()
         names = [name, name + LOCAL_SUFFIX] if kind.upper() == "TABLE" and name in tables else [name]
@@ -238,20 +239,26 @@ def place(statement: Statement, layout: Layout, tables: dict[str, Table], source
 _STORAGE_ONLY = re.compile(r"^(?:(?:ADD|DROP|MATERIALIZE|CLEAR) PROJECTION|MODIFY SETTING|RESET SETTING)\b", re.I)
 
 
-def _insert_select(target: str, select: str, layout: Layout, tables: dict[str, Table], source: str) -> str:
+def _insert_select(target: str, select: str, layout: Layout, tables: dict[str, Table], source: str) -> list[str]:
     """A migration that fills a table from others (e.g. a new table from rows already stored).
     Replicated: once, through the Distributed tables, which route each row to its shard. Sharded
-    without replication (the runner applies it on every node): each node fills its own part of
-    the target from its own rows, which is right only if the target and every table it reads are
-    sharded by the same columns."""
+    without replication (the runner runs it on every node): each node reads its own rows. Into
+    its own part of the target when the target and every table read are sharded alike; otherwise
+    through the target's Distributed table, which sends each row to its shard, then flushed, so
+    the rows are in place before the next statement (the runner has made the target on every
+    node before any node runs this). A read of a table that is not sharded is refused: each node
+    would send all of it."""
+    if target not in tables:
+        raise LayoutError(f"{source}: INSERT INTO {target}: not a table of the migrations")
     if layout.replicated:
-        return f"INSERT INTO {{db}}.{target} {select}"
+        return [f"INSERT INTO {{db}}.{target} {select}"]
     read = [name for name in re.findall(_NAME, select) if name in tables]
-    if target not in tables or any(tables[name].shard_by != tables[target].shard_by for name in read):
-        raise LayoutError(f"{source}: INSERT INTO {target} reads tables sharded otherwise "
-                          f"({', '.join(f'{n} by {tables[n].shard_by}' for n in read)}): each node would fill "
-                          "the target from rows of other shards' keys")
-    return f"INSERT INTO {{db}}.{_local(target, tables)} {_to_local(select, tables)}"
+    if not read:
+        raise LayoutError(f"{source}: INSERT INTO {target} reads no sharded table: every node would insert "
+                          "the same rows")
+    if all(tables[name].shard_by == tables[target].shard_by for name in read):
+        return [f"INSERT INTO {{db}}.{_local(target, tables)} {_to_local(select, tables)}"]
+    return [f"INSERT INTO {{db}}.{target} {_to_local(select, tables)}", f"SYSTEM FLUSH DISTRIBUTED {{db}}.{target}"]
 
 
 def _sharded_table(table: Table, layout: Layout) -> list[str]:

@@ -60,24 +60,33 @@ def all_tables(migrations: list[Migration] | None = None) -> dict[str, Table]:
     return catalogue([s for m in (migrations or available()) for s in m.parsed])
 
 
-def migrate(client: Client, database: str = "richness", layout: Layout = SINGLE) -> list[str]:
-    """Apply what is missing through ``client``; return the names of the files that ran. Without
-    replication a cluster's schema is applied on each node in turn (see :func:`apply`)."""
+def migrate(client: Client | list[Client], database: str = "richness", layout: Layout = SINGLE) -> list[str]:
+    """Apply what is missing through ``client``; return the names of the files that ran. Several
+    clients (a cluster without replication, one per node, see :func:`apply`): each statement
+    runs on every node that lacks the file before the next statement runs anywhere, as ``ON
+    CLUSTER`` would — so a statement may rely on every node having done the ones before it (a
+    table filled from rows of every shard needs the table on every shard first)."""
     if not _IDENTIFIER.match(database):
         raise ValueError(f"database name {database!r} must be a plain identifier")
-    client.command(f"CREATE DATABASE IF NOT EXISTS {database}{layout.on_cluster}")
-    client.command(migrations_table(layout).replace("{db}", database))
-    done = {row[0] for row in client.query(f"SELECT name FROM {database}.schema_migrations FINAL").result_rows}
+    clients = client if isinstance(client, list) else [client]
+    done = []
+    for node in clients:
+        node.command(f"CREATE DATABASE IF NOT EXISTS {database}{layout.on_cluster}")
+        node.command(migrations_table(layout).replace("{db}", database))
+        done.append({row[0] for row in node.query(f"SELECT name FROM {database}.schema_migrations FINAL").result_rows})
     migrations = available()
     tables = all_tables(migrations)
     ran = []
     for migration in migrations:
-        if migration.name in done and not migration.rerun:
+        pending = [node for node, names in zip(clients, done) if migration.rerun or migration.name not in names]
+        if not pending:
             continue
         for statement in migration.statements(database, layout, tables):
-            client.command(statement)
-        client.insert(f"{database}.schema_migrations", [[migration.name, migration.checksum]],
-                      column_names=["name", "checksum"])
+            for node in pending:
+                node.command(statement)
+        for node in pending:
+            node.insert(f"{database}.schema_migrations", [[migration.name, migration.checksum]],
+                        column_names=["name", "checksum"])
         ran.append(migration.name)
     return ran
 
@@ -98,7 +107,5 @@ def apply(settings: Settings) -> list[str]:
     if not settings.clickhouse_nodes:
         raise ValueError(f"cluster {layout.cluster!r} without replication: set RICHNESS_CLICKHOUSE_NODES to the "
                          "HTTP URL of every node (the schema is applied on each), or RICHNESS_CLICKHOUSE_REPLICATED=true")
-    ran: set[str] = set()
-    for url in settings.clickhouse_nodes:
-        ran.update(migrate(connect(settings, url=url), settings.clickhouse_database, layout))
-    return sorted(ran)
+    return migrate([connect(settings, url=url) for url in settings.clickhouse_nodes], settings.clickhouse_database,
+                   layout)

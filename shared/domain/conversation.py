@@ -24,7 +24,9 @@ plus one more for each reply whose depth it changes — a late parent gives dept
 that waited for it, and only to them.
 
 Outputs: a ``ThreadRow`` per changed conversation (at ``flush``), and to the owner's account a
-``Reply`` contribution for every reply by someone else (see ``contributions``).
+``Reply`` contribution for every reply by someone else (see ``contributions``). Rows are stored
+under their owner (NULL until the root post arrives), so when the owner changes the row sent
+under the previous one is withdrawn: a ``deleted`` row for (previous owner, root), same version.
 """
 from __future__ import annotations
 
@@ -94,6 +96,7 @@ class Conversations:
         self.out = out
         self._changed: dict[str, int] = {}  # root -> position of its last change
         self._stale: set[tuple[str, str]] = set()  # (root, "max"|"h") to recompute after the event
+        self._left: dict[str, set[str | None]] = {}  # root -> owners its row may have been sent under
 
     # --- events ---------------------------------------------------------------------------
     def add_post(self, event: Event, position: int) -> None:
@@ -108,6 +111,8 @@ class Conversations:
             conversation.owner, conversation.owner_ts, conversation.owner_post = actor, event.ts, event.id
             if previous != actor:
                 self._reattribute(root, conversation, previous, actor)  # type: ignore[arg-type]
+                if conversation.replies:  # a row may have been sent under the previous owner
+                    self._left.setdefault(root, set()).add(previous)
         self._save(root, conversation, position)
 
     def add_reply(self, event: Event, position: int) -> None:
@@ -156,13 +161,20 @@ class Conversations:
                 continue
             owner = conversation.owner
             owner_replies = (self.state.get(BY_ACTOR, root, owner) or 0) if owner is not None else 0
-            self.out.row(ThreadRow(
+            row = ThreadRow(
                 root_id=root, owner=owner, replies=conversation.replies, max_depth=conversation.max_depth,
                 participants=conversation.actors - (1 if owner_replies else 0), owner_replies=owner_replies,
                 first_reply_at=conversation.first_reply, last_reply_at=conversation.last_reply,
                 h_index=conversation.h_index, shares=conversation.shares, likes=conversation.likes,
-                version=position))
+                version=position)
+            # The withdrawal carries the current figures: its last reply is the latest, so a read
+            # of the rows replied to since T sees it whenever it sees the row it withdraws.
+            for previous in self._left.get(root, ()):
+                if previous != owner:
+                    self.out.row(msgspec.structs.replace(row, owner=previous, deleted=True))
+            self.out.row(row)
         self._changed.clear()
+        self._left.clear()
 
     # --- state helpers ----------------------------------------------------------------------
     def conversation(self, root: str) -> Conversation:

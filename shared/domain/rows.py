@@ -18,7 +18,10 @@ import msgspec
 
 
 class ThreadRow(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="thread"):
-    """One conversation with at least one reply (contract §4 ``threads``)."""
+    """One conversation with at least one reply (contract §4 ``threads``), stored under its
+    owner. ``deleted``: the conversation no longer belongs to this ``owner`` (its root post
+    arrived, or an earlier post of it did): the row with the same (owner, root_id) and a lower
+    version is gone, so that a read of one owner's conversations never shows it."""
 
     root_id: str
     owner: str | None
@@ -32,6 +35,7 @@ class ThreadRow(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="thr
     shares: int
     likes: int
     version: int
+    deleted: bool = False
 
 
 class AccountDayRow(msgspec.Struct, array_like=True, gc=False, frozen=True, tag="day"):

@@ -54,7 +54,7 @@ def db(clickhouse_target):
     target.drop()
     apply(target.settings)
     for node in target.nodes:
-        for table in ("account_days", "thread_rows", "events_raw", "account_latest"):
+        for table in ("account_days", "thread_rows_by_owner", "events_raw", "account_latest"):
             node.command(f"SYSTEM STOP MERGES {target.local(table)}")  # every insert stays its own part
     yield target
     target.drop()
@@ -130,10 +130,11 @@ def test_the_migration_fills_account_latest_from_rows_already_stored(db):
     assert followers_at(reader, FIRST_DAY + timedelta(days=60)) == expected
 
 
-def thread(root: str, version: int, last_reply_hours: int, owner: str | None = "ameena", replies: int = 1) -> tuple:
+def thread(root: str, version: int, last_reply_hours: int, owner: str | None = "ameena", replies: int = 1,
+           deleted: bool = False) -> tuple:
     last = T0 + timedelta(hours=last_reply_hours)
     ms = int(last.timestamp() * 1000)
-    return (root, owner, replies, 1, 1, 0, ms - 3_600_000, ms, 1, 0, 0, version)
+    return (root, owner, replies, 1, 1, 0, ms - 3_600_000, ms, 1, 0, 0, version, deleted)
 
 
 def threads_between(reader, since: datetime, until: datetime) -> list[tuple]:
@@ -153,17 +154,23 @@ def test_threads_between_are_the_current_rows_whose_last_reply_is_in_the_range(d
     rng = random.Random(11)
     batches = []
     for root in range(40):
-        # Each new version has more replies, a last reply no earlier, and may learn its owner.
+        # Each new version has more replies, a last reply no earlier, and may learn its owner or
+        # change it (an earlier post): then, as the processor does, the previous owner's row is
+        # withdrawn with the same version and figures.
         last, replies, owner = rng.randint(0, 400), 0, None
         for version in sorted(rng.sample(range(1, 10**9), rng.randint(1, 5))):
             last += rng.choice([0, 0, rng.randint(1, 200)])
             replies += 1
-            owner = owner or (f"a{rng.randint(0, 3)}" if rng.random() < 0.5 else None)
+            previous = owner
+            if owner is None or rng.random() < 0.2:
+                owner = f"a{rng.randint(0, 3)}" if rng.random() < 0.5 else owner
+            if replies > 1 and owner != previous:
+                batches.append([thread(f"r{root}", version, last, previous, replies, deleted=True)])
             batches.append([thread(f"r{root}", version, last, owner, replies)])
     batches += rng.sample(batches, len(batches) // 4)
     rng.shuffle(batches)
     for batch in batches:
-        db.insert("thread_rows", batch)
+        db.insert("thread_rows_by_owner", batch)
     for start in range(-24, 900, 37):
         for length in (1, 24, 170, 720):
             since, until = T0 + timedelta(hours=start), T0 + timedelta(hours=start + length)
@@ -172,12 +179,14 @@ def test_threads_between_are_the_current_rows_whose_last_reply_is_in_the_range(d
 
 def test_a_conversation_whose_last_reply_moved_past_the_range_leaves_it(db):
     reader = db.reader
-    db.insert("thread_rows", [thread("r", 5, 10, owner=None)])
-    db.insert("thread_rows", [thread("r", 9, 50, replies=2)])
-    db.insert("thread_rows", [thread("r", 5, 10, owner=None)])  # the old row again
+    db.insert("thread_rows_by_owner", [thread("r", 5, 10, owner=None)])
+    # The root post and a reply arrive: the row moves to its owner, the row without one is withdrawn.
+    db.insert("thread_rows_by_owner", [thread("r", 9, 50, replies=2), thread("r", 9, 50, None, 2, deleted=True)])
+    db.insert("thread_rows_by_owner", [thread("r", 5, 10, owner=None)])  # the old row again
     assert threads_between(reader, T0, T0 + timedelta(hours=20)) == []
     [(root, owner, replies, _)] = threads_between(reader, T0, T0 + timedelta(hours=60))
     assert (root, owner, replies) == ("r", "ameena", 2)
+    assert threads_by_final(reader, T0, T0 + timedelta(hours=60)) == threads_between(reader, T0, T0 + timedelta(hours=60))
 
 
 def event_row(**fields) -> tuple:

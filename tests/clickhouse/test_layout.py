@@ -42,15 +42,15 @@ def test_figures_of_one_account_share_a_shard_and_every_key_stays_on_its_shard()
     for name in ("account_days", "follower_ledger", "account_latest"):
         assert tables[name].shard_by == ("hex(account)",)
         assert tables[name].sharding_key == "cityHash64(hex(account))"
-    # The owner of a thread can change (NULL until the root post arrives): by its root.
-    assert tables["thread_rows"].shard_by == ("root_id",)
+    # A conversation lives under its owner ('' until known), withdrawn when the owner changes.
+    assert tables["thread_rows_by_owner"].shard_by == ("hex(owner_key)",)
     assert tables["events_raw"].shard_by == ("id",)
 
 
 def test_views_read_the_distributed_tables_and_materialized_views_the_local_ones():
     statements = placed(SHARDED)
     [threads] = [s for s in statements if s.startswith("CREATE OR REPLACE VIEW richness.threads ")]
-    assert "FROM richness.thread_rows FINAL" in threads
+    assert "FROM richness.thread_rows_by_owner FINAL" in threads
     [posts_mv] = [s for s in statements if s.startswith("CREATE MATERIALIZED VIEW IF NOT EXISTS richness.posts_mv")]
     assert "TO richness.posts_local" in posts_mv and "FROM richness.events_raw_local" in posts_mv
 
@@ -69,15 +69,26 @@ def test_projections_and_storage_settings_go_to_the_local_tables_only():
         statements = [s for s in placed(layout) if "PROJECTION" in s or "MODIFY SETTING" in s]
         assert f"ALTER TABLE richness.events_raw_local{on} ADD PROJECTION IF NOT EXISTS clicks_by_target" in \
             "\n".join(statements)
-        assert statements and all(s.startswith(("ALTER TABLE richness.events_raw_local", "ALTER TABLE richness.thread_rows_local"))
+        assert statements and all(s.startswith(("ALTER TABLE richness.events_raw_local",
+                                                          "ALTER TABLE richness.thread_rows_by_owner_local"))
                                   for s in statements), statements
 
 
 def test_a_table_filled_from_stored_rows_is_filled_shard_by_shard_or_once_through_the_cluster():
-    [sharded] = [s for s in placed(SHARDED) if s.startswith("INSERT")]
-    assert sharded.startswith("INSERT INTO richness.account_latest_local SELECT") and "FROM richness.account_days_local" in sharded
-    [replicated] = [s for s in placed(REPLICATED) if s.startswith("INSERT")]
-    assert replicated.startswith("INSERT INTO richness.account_latest SELECT") and replicated.endswith("FROM richness.account_days")
+    sharded = placed(SHARDED)
+    # Sharded alike: each node from its own rows into its own part.
+    [latest] = [s for s in sharded if s.startswith("INSERT INTO richness.account_latest")]
+    assert latest.startswith("INSERT INTO richness.account_latest_local SELECT") and "FROM richness.account_days_local" in latest
+    # Sharded otherwise: each node sends its own rows through the Distributed table, flushed at once.
+    at = next(i for i, s in enumerate(sharded) if s.startswith("INSERT INTO richness.thread_rows_by_owner"))
+    assert sharded[at].startswith("INSERT INTO richness.thread_rows_by_owner SELECT")
+    assert sharded[at].endswith("FROM richness.thread_rows_local FINAL")
+    assert sharded[at + 1] == "SYSTEM FLUSH DISTRIBUTED richness.thread_rows_by_owner"
+    assert sharded[at + 2:at + 4] == ["DROP TABLE IF EXISTS richness.thread_rows", "DROP TABLE IF EXISTS richness.thread_rows_local"]
+    inserts = [s for s in placed(REPLICATED) if s.startswith("INSERT")]
+    assert [s.split(" SELECT")[0] for s in inserts] == ["INSERT INTO richness.thread_rows_by_owner",
+                                                        "INSERT INTO richness.account_latest"]
+    assert inserts[0].endswith("FROM richness.thread_rows FINAL") and inserts[1].endswith("FROM richness.account_days")
 
 
 def test_replicated_tables_use_the_macros_and_every_statement_runs_on_the_cluster():
@@ -129,8 +140,9 @@ def test_a_view_reads_a_tables_own_shard_where_it_says_local():
      "ENGINE = ReplacingMergeTree(version) ORDER BY root_id;", "outside its ORDER BY"),
     ("CREATE TABLE {db}.t (a Int8) ENGINE = Memory;", "only MergeTree tables"),
     ("INSERT INTO {db}.t VALUES (1);", "no rule places this statement"),
-    # Threads live on the shard of their root, accounts' rows on the shard of the account.
-    ("INSERT INTO {db}.account_latest SELECT owner, today(), 0, 0, 0 FROM {db}.thread_rows;", "sharded otherwise"),
+    ("CREATE TABLE {db}.t (a String, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY a;\n"
+     "INSERT INTO {db}.t SELECT 'a', 1;", "reads no sharded table"),
+    ("INSERT INTO {db}.nowhere SELECT * FROM {db}.account_days;", "not a table of the migrations"),
     ("-- richness: shard by a\nCREATE VIEW {db}.v AS SELECT 1;", "just above CREATE TABLE"),
     ("CREATE VIEW {db}.v AS SELECT 1 FROM {db}.nowhere{local};", "not a table of the migrations"),
     ("-- richness: shard by hex(owner)\nCREATE TABLE {db}.t (root_id String, owner String, version UInt64) "

@@ -94,8 +94,8 @@ class Run:
 
 
 def row_key(row: Row) -> tuple:
-    if isinstance(row, ThreadRow):
-        return ("thread", row.root_id)
+    if isinstance(row, ThreadRow):  # the table's key: (owner or '', root_id)
+        return ("thread", row.owner or "", row.root_id)
     if isinstance(row, AccountDayRow):
         return ("day", row.account, row.day)
     return ("follower", row.account, row.follower)
@@ -110,6 +110,8 @@ def views(rows: dict[tuple, Row]) -> dict[str, list[dict]]:
     threads, daily, followers = [], [], []
     for row in rows.values():
         if isinstance(row, ThreadRow):
+            if row.deleted:  # withdrawn from this owner (FINAL skips it)
+                continue
             threads.append({"root_id": row.root_id, "owner": row.owner, "replies": row.replies,
                             "max_depth": row.max_depth, "participants": row.participants,
                             "owner_replies": row.owner_replies, "first_reply_at": row.first_reply_at,

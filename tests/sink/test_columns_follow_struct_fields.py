@@ -34,7 +34,7 @@ def test_fact_columns_read_back_as_the_rows() -> None:
     follower = FollowerRow("alice", "bob", True, 10, False, 1, 2, 0, 0, 1, Decimal("3.0000"), 20, 9)
     batch = Batch()
     batch.add_facts(encode_rows([day, thread, follower, thread]))
-    assert batch.tables["thread_rows"].row(1) == asdict(thread)
+    assert batch.tables["thread_rows_by_owner"].row(1) == asdict(thread)
     assert batch.tables["follower_ledger"].row(0) == asdict(follower)
     expected = asdict(day)
     expected["day"] = date(1970, 1, 1) + timedelta(days=19_000)

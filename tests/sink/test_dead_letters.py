@@ -66,7 +66,7 @@ def test_poison_records_are_dead_lettered_and_the_rest_is_stored(broker, clickho
     assert reasons[0].startswith("rejected by ClickHouse: ") and reasons[1].startswith("undecodable record: "), reasons
     db = settings.clickhouse_database
     assert client.command(f"SELECT count() FROM {db}.events_raw") == 20
-    assert client.query(f"SELECT root_id FROM {db}.thread_rows").result_rows == [("r1",)]
+    assert client.query(f"SELECT root_id FROM {db}.thread_rows_by_owner").result_rows == [("r1",)]
     assert dead_letter_count("undecodable") == before["undecodable"] + 1
     assert dead_letter_count("rejected") == before["rejected"] + 1
 

@@ -23,13 +23,13 @@ def test_inserted_batches_are_freed_without_the_cycle_collector(clickhouse):
     sink = Sink(settings, lambda: connect(settings))
     rows = [ThreadRow(f"r{i}", "ann", 3, 2, 1, 1, 1_790_000_000_000, 1_790_000_000_000, 1, 0, 0, 7)
             for i in range(1000)]
-    sink._insert("thread_rows", _columns(rows))  # the first one also connects
+    sink._insert("thread_rows_by_owner", _columns(rows))  # the first one also connects
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         for _ in range(3):
-            sink._insert("thread_rows", _columns(rows))
+            sink._insert("thread_rows_by_owner", _columns(rows))
         gc.collect()
         left = [type(thing).__name__ for thing in gc.garbage]
     finally:
@@ -37,11 +37,11 @@ def test_inserted_batches_are_freed_without_the_cycle_collector(clickhouse):
         gc.garbage.clear()
         gc.enable()
     assert "InsertContext" not in left and "list" not in left, left
-    stored = connect(settings).query(f"SELECT count() FROM {settings.clickhouse_database}.thread_rows FINAL")
+    stored = connect(settings).query(f"SELECT count() FROM {settings.clickhouse_database}.thread_rows_by_owner FINAL")
     assert stored.first_row == (1000,)
 
 
 def _columns(rows):
     batch = Batch()
     batch.add_facts(encode_rows(rows))
-    return batch.tables["thread_rows"]
+    return batch.tables["thread_rows_by_owner"]

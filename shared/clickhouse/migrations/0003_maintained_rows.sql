@@ -9,10 +9,8 @@
 ALTER TABLE {db}.events_raw ADD COLUMN IF NOT EXISTS order_id Nullable(String) AFTER url;
 ALTER TABLE {db}.events_raw ADD COLUMN IF NOT EXISTS value Nullable(Decimal(18, 4)) AFTER order_id;
 
--- One row per conversation with at least one reply.
--- On a cluster, by root_id: the owner is NULL until the root post arrives, so a row sharded by
--- owner would change shards and leave its NULL version behind. A thread panel of one account
--- therefore asks every shard (each scans its part of the threads, in parallel).
+-- One row per conversation with at least one reply. Replaced by thread_rows_by_owner (0003a),
+-- which moves these rows there and drops this table.
 -- richness: shard by root_id
 CREATE TABLE IF NOT EXISTS {db}.thread_rows
 (

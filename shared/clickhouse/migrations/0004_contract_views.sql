@@ -13,7 +13,7 @@ FROM {db}.events_raw FINAL;
 CREATE OR REPLACE VIEW {db}.threads AS
 SELECT root_id, owner, replies, max_depth, participants, owner_replies, first_reply_at, last_reply_at,
        h_index, shares, likes
-FROM {db}.thread_rows FINAL;
+FROM {db}.thread_rows_by_owner FINAL;
 
 CREATE OR REPLACE VIEW {db}.account_daily AS
 SELECT

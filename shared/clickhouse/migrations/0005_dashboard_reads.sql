@@ -13,15 +13,7 @@ ALTER TABLE {db}.events_raw ADD PROJECTION IF NOT EXISTS clicks_by_target
     (SELECT type, target, ts, id, actor ORDER BY type, target, ts);
 ALTER TABLE {db}.events_raw MATERIALIZE PROJECTION clicks_by_target;
 
--- Conversations by the time of their last reply. A conversation's last reply only moves later
--- as replies arrive (the set of replies only grows), and each new version of its row is a later
--- state: so among the rows with last_reply_at >= T, the one with the highest version of each
--- root is its current row whenever the current row is in that range, and no row of a root whose
--- current row is earlier is there. Readers take argMax(version) per root over that range.
-ALTER TABLE {db}.thread_rows MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
-ALTER TABLE {db}.thread_rows ADD PROJECTION IF NOT EXISTS by_last_reply
-    (SELECT * ORDER BY last_reply_at);
-ALTER TABLE {db}.thread_rows MATERIALIZE PROJECTION by_last_reply;
+-- Conversations by the time of their last reply: thread_rows_by_owner's projection (0003a).
 
 -- The latest row of each account (any day, qualifying or not): its followers and mutuals now.
 -- `ver` orders rows by (day, version): the latest day wins, and on that day the highest version

@@ -24,20 +24,23 @@ FROM (
     GROUP BY account
 );
 
--- The conversations (the columns of `threads`) whose last reply is in [since, until]: the
--- current row (highest version) of each conversation among the rows whose last reply is at or
--- after `since` (thread_rows' projection by_last_reply reads just those), see 0005.
+-- The conversations (the columns of `threads`, and owner_key: the owner or '') whose last reply
+-- is in [since, until]: the current row (highest version) of each (owner_key, root_id) among the
+-- rows whose last reply is at or after `since` (thread_rows_by_owner's projection by_last_reply
+-- reads just those), unless withdrawn, see 0003a. A filter on owner_key (the dashboards':
+-- `hex(owner_key) IN (…) AND owner_key IN (…)`) reaches the table: the owner's shard, by key.
 CREATE OR REPLACE VIEW {db}.threads_between AS
 SELECT root_id, owner, replies, max_depth, participants, owner_replies, first_reply_at, last_reply_at,
-       h_index, shares, likes
+       h_index, shares, likes, owner_key
 FROM (
-    SELECT *
-    FROM {db}.thread_rows
+    SELECT root_id, owner, replies, max_depth, participants, owner_replies, first_reply_at, last_reply_at,
+           h_index, shares, likes, version, deleted, owner_key
+    FROM {db}.thread_rows_by_owner
     WHERE last_reply_at >= {since:DateTime64(3, 'UTC')}
     ORDER BY version DESC
-    LIMIT 1 BY root_id
+    LIMIT 1 BY owner_key, root_id
 )
-WHERE last_reply_at <= {until:DateTime64(3, 'UTC')};
+WHERE NOT deleted AND last_reply_at <= {until:DateTime64(3, 'UTC')};
 
 -- Clicks (events_raw's projection clicks_by_target): one row per stored copy of a click, so a
 -- click resent before its parts merged may be there twice; count distinct ids.
