@@ -144,12 +144,15 @@ def test_engagement_dashboards_filter_every_query_by_the_multi_value_account_var
     assert variable["datasource"]["uid"] == "richness-clickhouse" and variable["refresh"] == 2  # on time range change
     for _, panel, sql in (q for q in clickhouse_queries() if q[0] is dashboard):
         # The names are hex-encoded (safe in SQL); unhex gives ClickHouse a set of names it can
-        # look up in the tables' primary keys. An account's figures: also `hex(account) IN`, which
-        # a cluster narrows to the account's shard (its sharding key is cityHash64(hex(account))).
-        found = re.search(r"\$__conditionalAll\((hex\(account\) IN \(\$\{account:singlequote\}\) AND )?(\w+) IN "
+        # look up in the tables' primary keys. Where the rows are sharded by the account (or a
+        # conversation's owner), also `hex(…) IN`, which a cluster narrows to that shard (the
+        # sharding key is cityHash64(hex(…))); clicks are sharded by event id.
+        found = re.search(r"\$__conditionalAll\((?:hex\((\w+)\) IN \(\$\{account:singlequote\}\) AND )?(\w+) IN "
                           r"\(SELECT unhex\(arrayJoin\(\[\$\{account:singlequote\}\]\)\)\), \$account\)", sql)
         assert found, panel["title"]
-        assert bool(found.group(1)) == (found.group(2) == "account"), panel["title"]
+        column = found.group(2)
+        assert column in ("account", "owner_key", "target"), panel["title"]
+        assert found.group(1) == (None if column == "target" else column), panel["title"]
 
 
 def test_queries_read_views_only_and_filter_on_time_unless_all_time():
