@@ -10,7 +10,7 @@ ALTER TABLE {db}.events_raw ADD COLUMN IF NOT EXISTS order_id Nullable(String) A
 ALTER TABLE {db}.events_raw ADD COLUMN IF NOT EXISTS value Nullable(Decimal(18, 4)) AFTER order_id;
 
 -- One row per conversation with at least one reply. Replaced by thread_rows_by_owner (0003a),
--- which moves these rows there and drops this table.
+-- which moves these rows there (0003b drops this table).
 -- richness: shard by root_id
 CREATE TABLE IF NOT EXISTS {db}.thread_rows
 (
