@@ -34,6 +34,7 @@ from faust.types import EventT
 from services.processor import metrics
 from services.processor.batch import Outcome, apply_changes, apply_events
 from services.processor.faust_adapter import changelog_tp, is_settling, patch_tansu_highwaters, store_url, table_store
+from services.processor.memory import release_free_memory
 from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch
 from services.processor.writer import CHANGES_PER_RECORD, Writer, wait_all
 from shared.config import Settings
@@ -121,6 +122,7 @@ class Stage:
         t4 = time.perf_counter()
         for (partition, outcome), marker in zip(outcomes.items(), markers):
             store.commit(partition, list(outcome.writes.items()), changelog_tp(self.table, partition), marker)
+        release_free_memory()  # what the batch freed goes back to the system (see memory.py)
         t5 = time.perf_counter()
         log.debug("batch of %s: inputs=%d records=%d apply=%.3f send=%.3f ack=%.3f changelog=%.3f commit=%.3f writes=%d",
                  self.name, sum(o.inputs for o in outcomes.values()), len(batch), t1 - started, t2 - t1, t3 - t2,
