@@ -47,13 +47,14 @@ from shared.topics import EVENTS_PER_RECORD, decode_event_batch, position
 log = logging.getLogger("richness.processor")
 
 # A batch is bounded in inputs, not records, so that its memory is (its decoded inputs, state and
-# outputs are all in memory at once): up to 20,000 events (records of up to 500) or account
-# changes (records of up to 2,000). 100 records of changes were 200,000 of them: the account
-# stage's peak RSS at 10^6 events was twice what it is with this bound.
-BATCH_INPUTS = 20_000
-# Records taken ahead of the batch in work: enough to start the next batch at once, few enough
-# that a long backlog costs no memory (each record is up to 512 KiB).
-STREAM_BUFFER_RECORDS = 200
+# outputs are all in memory at once): up to 20,000 events (records of up to 500) or 10,000
+# account changes (records of up to 2,000; each change touches more and larger entries than an
+# event, and at 20,000 the account stage's peak RSS at 10^7 events was 298 MB against 251).
+# 100 records of changes were 200,000 of them: twice the peak RSS at 10^6 events.
+# Records taken ahead of the batch in work, in batches: enough to start the next batch at once,
+# few enough that a long backlog costs no memory (each record is up to 512 KiB; 200 records
+# were ~20 MB of the peak RSS at 3x10^6 events, BENCHMARKS.md).
+BUFFERED_BATCHES = 2
 BATCH_WITHIN_S = 0.1
 LAG_INTERVAL_S = 5.0  # the Pipeline health lag panel: fresh enough to see a drain end
 # RocksDB per table partition: small caches, so that memory stays flat however large the state.
@@ -149,13 +150,19 @@ class StageSpec:
     apply: Callable[..., Outcome]
     encode_refused: Callable[[Any], bytes]
     per_record: int  # inputs per record, at most
+    batch_inputs: int  # inputs per batch, at most (whole records: a multiple of per_record)
+
+    @property
+    def batch_records(self) -> int:
+        return self.batch_inputs // self.per_record
 
 
 STAGES = {
     "events": StageSpec("events", "events-state", lambda s: s.events_topic, lambda s: s.processor_group,
-                        decode_event_batch, apply_events, encode_event, EVENTS_PER_RECORD),
+                        decode_event_batch, apply_events, encode_event, EVENTS_PER_RECORD, 20_000),
     "accounts": StageSpec("accounts", "accounts-state", lambda s: s.changes_topic, lambda s: s.accounts_group,
-                          decode_changes, apply_changes, lambda item: encode_changes([item]), CHANGES_PER_RECORD),
+                          decode_changes, apply_changes, lambda item: encode_changes([item]), CHANGES_PER_RECORD,
+                          10_000),
 }
 
 
@@ -177,7 +184,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
         broker_commit_interval=0.5,
         web_enabled=False,
         producer_acks=-1,
-        stream_buffer_maxsize=STREAM_BUFFER_RECORDS,
+        stream_buffer_maxsize=BUFFERED_BATCHES * spec.batch_records,
         **compat.faust_options(settings),
     )
     topic = app.topic(spec.topic(settings), key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -190,7 +197,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
     @app.agent(topic, name=spec.name)
     async def process(stream: faust.StreamT) -> None:
         try:
-            async for batch in stream.take_events(BATCH_INPUTS // spec.per_record, within=BATCH_WITHIN_S):
+            async for batch in stream.take_events(spec.batch_records, within=BATCH_WITHIN_S):
                 try:
                     await stage_worker.process(batch)
                 except Exception:
