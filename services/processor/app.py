@@ -51,9 +51,11 @@ log = logging.getLogger("richness.processor")
 # account changes (records of up to 2,000; each change touches more and larger entries than an
 # event, and at 20,000 the account stage's peak RSS at 10^7 events was 298 MB against 251).
 # 100 records of changes were 200,000 of them: twice the peak RSS at 10^6 events.
+EVENTS_PER_BATCH = 20_000
+CHANGES_PER_BATCH = 10_000
 # Records taken ahead of the batch in work, in batches: enough to start the next batch at once,
 # few enough that a long backlog costs no memory (each record is up to 512 KiB; 200 records
-# were ~20 MB of the peak RSS at 3x10^6 events, BENCHMARKS.md).
+# were 12-20 MB of the peak RSS at 3x10^6 events, BENCHMARKS.md).
 BUFFERED_BATCHES = 2
 BATCH_WITHIN_S = 0.1
 LAG_INTERVAL_S = 5.0  # the Pipeline health lag panel: fresh enough to see a drain end
@@ -159,10 +161,10 @@ class StageSpec:
 
 STAGES = {
     "events": StageSpec("events", "events-state", lambda s: s.events_topic, lambda s: s.processor_group,
-                        decode_event_batch, apply_events, encode_event, EVENTS_PER_RECORD, 20_000),
+                        decode_event_batch, apply_events, encode_event, EVENTS_PER_RECORD, EVENTS_PER_BATCH),
     "accounts": StageSpec("accounts", "accounts-state", lambda s: s.changes_topic, lambda s: s.accounts_group,
                           decode_changes, apply_changes, lambda item: encode_changes([item]), CHANGES_PER_RECORD,
-                          10_000),
+                          CHANGES_PER_BATCH),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.processor.app import BUFFERED_BATCHES, STAGES, create_app
+from services.processor.app import STAGES, create_app
 from shared.config import Settings
 from shared.topics import MAX_RECORD_BYTES
 
@@ -15,7 +15,6 @@ from shared.topics import MAX_RECORD_BYTES
 def test_records_taken_ahead_are_two_batches(stage, tmp_path):
     spec = STAGES[stage]
     app = create_app(Settings(state_dir=tmp_path, kafka_bootstrap="127.0.0.1:1"), stage)
-    assert BUFFERED_BATCHES == 2
     assert app.conf.stream_buffer_maxsize == 2 * spec.batch_records
     assert app.conf.stream_buffer_maxsize * MAX_RECORD_BYTES <= 40 * 1024 * 1024
 
