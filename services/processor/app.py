@@ -33,7 +33,8 @@ from faust.types import EventT
 
 from services.processor import metrics
 from services.processor.batch import Outcome, apply_changes, apply_events
-from services.processor.faust_adapter import changelog_tp, is_settling, patch_tansu_highwaters, store_url, table_store
+from services.processor.faust_adapter import (bound_fetch_wait, changelog_tp, is_settling, patch_tansu_highwaters,
+                                              store_url, table_store)
 from services.processor.memory import release_free_memory
 from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch
 from services.processor.writer import CHANGES_PER_RECORD, Writer, wait_all
@@ -174,6 +175,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
     spec = STAGES[stage]
     if settings.is_tansu:
         patch_tansu_highwaters(lambda tps: compat.end_offsets(settings, tps))
+    bound_fetch_wait(compat.FETCH_MAX_WAIT_MS)
     app = faust.App(
         spec.group(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",

@@ -168,6 +168,24 @@ def patch_tansu_highwaters(end_offsets: Callable) -> None:
     driver.AIOKafkaConsumerThread._highwaters = _highwaters  # type: ignore[method-assign]
 
 
+def bound_fetch_wait(max_wait_ms: int) -> None:
+    """Make the workers' consumers wait at most ``max_wait_ms`` at the broker for a fetch to fill
+    (Faust passes aiokafka a fixed ``fetch_max_wait_ms=1500``; see ``shared.kafka.compat``'s
+    ``FETCH_MAX_WAIT_MS`` for why it matters). Idempotent."""
+    from faust.transport.drivers import aiokafka as driver  # noqa: PLC0415
+
+    thread = driver.AIOKafkaConsumerThread
+    create = getattr(thread._create_worker_consumer, "__wrapped__", thread._create_worker_consumer)
+
+    def _create_worker_consumer(self, transport):  # type: ignore[no-untyped-def]
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = max_wait_ms  # what AIOKafkaConsumer.start() gives its Fetcher
+        return consumer
+
+    _create_worker_consumer.__wrapped__ = create  # type: ignore[attr-defined]
+    thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
+
+
 async def discard_stale_state(settings, group: str, table: str) -> list[str]:
     """Remove the local RocksDB state of every table partition whose changelog no longer holds
     what that state was built from (the event log was emptied or replaced: an in-memory broker

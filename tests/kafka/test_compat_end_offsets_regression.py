@@ -80,3 +80,12 @@ def test_kafka_profile_keeps_normal_paths():
     tansu = Settings(kafka_compat="tansu")
     assert "enable_idempotence" not in compat.producer_options(tansu)
     assert compat.group_options(tansu)["session_timeout_ms"] == 6000
+
+
+def test_group_members_bound_their_fetch_wait_on_both_brokers():
+    # aiokafka's default (500 ms) held records of other partitions back while a fetch waited on
+    # an idle one: the sink's polls came back empty with the topic still full (BENCHMARKS.md).
+    from shared.config import Settings
+
+    for profile in ("kafka", "tansu"):
+        assert compat.group_options(Settings(kafka_compat=profile))["fetch_max_wait_ms"] == compat.FETCH_MAX_WAIT_MS <= 100

@@ -18,8 +18,11 @@ from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_driver
 from faust.types import TP
 
-from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, changelog_tp,
-                                              is_settling, store_url, table_store)
+from aiokafka import AIOKafkaConsumer
+
+from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, bound_fetch_wait,
+                                              changelog_tp, is_settling, store_url, table_store)
+from shared.kafka.compat import FETCH_MAX_WAIT_MS
 
 
 def test_the_stores_are_registered_under_fausts_store_plugins():
@@ -39,6 +42,28 @@ def test_the_internals_used_still_exist():
     # offset beyond the changelog's end (discard_stale_state removes such state before start).
     source = inspect.getsource(faust_recovery)
     assert "offset > seen_offset" in source and "raise ConsistencyError" in source
+
+
+def test_the_workers_consumer_waits_at_most_the_bounded_fetch_wait(monkeypatch):
+    # Restored after the test: create_app applies the bound in every worker anyway.
+    monkeypatch.setattr(faust_driver.AIOKafkaConsumerThread, "_create_worker_consumer",
+                        faust_driver.AIOKafkaConsumerThread._create_worker_consumer)
+    assert "fetch_max_wait_ms=1500" in inspect.getsource(faust_driver.AIOKafkaConsumerThread._create_worker_consumer)
+    bound_fetch_wait(FETCH_MAX_WAIT_MS)
+    bound_fetch_wait(FETCH_MAX_WAIT_MS)  # idempotent: wraps Faust's method once
+
+    async def created() -> int:
+        app = faust.App("fetch-wait", broker="kafka://127.0.0.1:1")
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        try:
+            assert isinstance(consumer, AIOKafkaConsumer)
+            return consumer._fetch_max_wait_ms
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(created()) == FETCH_MAX_WAIT_MS < 1500
+    # aiokafka hands that attribute to the Fetcher it builds when the consumer starts
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(AIOKafkaConsumer.start)
 
 
 def test_rocksdb_tables_live_where_discard_stale_state_looks(tmp_path):
