@@ -40,7 +40,8 @@ async def _count_events(settings: Settings, ranges: dict[TopicPartition, tuple[i
     """Events in the records [start, end) of each partition (records hold batches of events)."""
     if not ranges:
         return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                fetch_max_wait_ms=compat.FETCH_MAX_WAIT_MS)
     await consumer.start()
     try:
         consumer.assign(list(ranges))
