@@ -88,4 +88,5 @@ def test_group_members_bound_their_fetch_wait_on_both_brokers():
     from shared.config import Settings
 
     for profile in ("kafka", "tansu"):
-        assert compat.group_options(Settings(kafka_compat=profile))["fetch_max_wait_ms"] == compat.FETCH_MAX_WAIT_MS <= 100
+        options = compat.group_options(Settings(kafka_compat=profile))
+        assert options["fetch_max_wait_ms"] == compat.FETCH_MAX_WAIT_MS <= 100

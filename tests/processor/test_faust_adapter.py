@@ -11,14 +11,13 @@ from pathlib import Path
 
 import faust
 import pytest
+from aiokafka import AIOKafkaConsumer
 from faust import stores as faust_stores
 from faust.stores import memory as faust_memory
 from faust.stores import rocksdb as faust_rocksdb
 from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_driver
 from faust.types import TP
-
-from aiokafka import AIOKafkaConsumer
 
 from services.processor.faust_adapter import (BATCH_HEADER, MARKER_KEY, MemoryStore, RocksStore, bound_fetch_wait,
                                               changelog_tp, is_settling, store_url, table_store)
@@ -45,10 +44,11 @@ def test_the_internals_used_still_exist():
 
 
 def test_the_workers_consumer_waits_at_most_the_bounded_fetch_wait(monkeypatch):
-    # Restored after the test: create_app applies the bound in every worker anyway.
-    monkeypatch.setattr(faust_driver.AIOKafkaConsumerThread, "_create_worker_consumer",
-                        faust_driver.AIOKafkaConsumerThread._create_worker_consumer)
-    assert "fetch_max_wait_ms=1500" in inspect.getsource(faust_driver.AIOKafkaConsumerThread._create_worker_consumer)
+    current = faust_driver.AIOKafkaConsumerThread._create_worker_consumer
+    # Put back after the test (create_app applies the bound in every worker anyway).
+    monkeypatch.setattr(faust_driver.AIOKafkaConsumerThread, "_create_worker_consumer", current)
+    faust_own = getattr(current, "__wrapped__", current)  # wrapped already if a test ran create_app
+    assert "fetch_max_wait_ms=1500" in inspect.getsource(faust_own)
     bound_fetch_wait(FETCH_MAX_WAIT_MS)
     bound_fetch_wait(FETCH_MAX_WAIT_MS)  # idempotent: wraps Faust's method once
 
