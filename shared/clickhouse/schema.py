@@ -3,6 +3,8 @@
 A file runs once and is recorded in ``<db>.schema_migrations``; a file whose first line is
 ``-- richness: rerun`` (views: CREATE OR REPLACE only) runs on every call, so views always match
 the code. ``{db}`` in the SQL is the configured database (``richness`` unless told otherwise).
+A recorded file whose text has changed since it ran is not run again: its checksum differs from
+the record's, and a warning names it (a change to a table belongs in a new file).
 
 The files are written for one server; ``shared.clickhouse.layout`` places the same statements on
 a cluster (``RICHNESS_CLICKHOUSE_CLUSTER``): :func:`apply` picks the layout from the settings.
@@ -10,6 +12,7 @@ a cluster (``RICHNESS_CLICKHOUSE_CLUSTER``): :func:`apply` picks the layout from
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +25,7 @@ from shared.config import Settings
 from shared.clickhouse.layout import SINGLE, Layout, Statement, Table, catalogue, migrations_table, place, split
 
 RERUN_MARKER = "-- richness: rerun"
+log = logging.getLogger("richness.schema")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -69,13 +73,14 @@ def migrate(client: Client | list[Client], database: str = "richness", layout: L
     if not _IDENTIFIER.match(database):
         raise ValueError(f"database name {database!r} must be a plain identifier")
     clients = client if isinstance(client, list) else [client]
-    done = []
+    done: list[dict[str, str]] = []  # per node: file name -> checksum recorded when it ran
     for node in clients:
         node.command(f"CREATE DATABASE IF NOT EXISTS {database}{layout.on_cluster}")
         node.command(migrations_table(layout).replace("{db}", database))
-        done.append({row[0] for row in node.query(f"SELECT name FROM {database}.schema_migrations FINAL").result_rows})
+        done.append(dict(node.query(f"SELECT name, checksum FROM {database}.schema_migrations FINAL").result_rows))
     migrations = available()
     tables = all_tables(migrations)
+    _report_edited(migrations, done, database)
     ran = []
     for migration in migrations:
         pending = [node for node, names in zip(clients, done) if migration.rerun or migration.name not in names]
@@ -89,6 +94,17 @@ def migrate(client: Client | list[Client], database: str = "richness", layout: L
                         column_names=["name", "checksum"])
         ran.append(migration.name)
     return ran
+
+
+def _report_edited(migrations: list[Migration], done: list[dict[str, str]], database: str) -> None:
+    """Warn about files recorded as run whose text has changed since: the database keeps what the
+    earlier text made (a database built by an earlier release, or a file edited in place)."""
+    for migration in migrations:
+        recorded = {names[migration.name] for names in done if migration.name in names}
+        if not migration.rerun and recorded - {migration.checksum}:
+            log.warning("migration %s has changed since it ran on %s (recorded checksum %s, file %s); it is not "
+                        "run again: put a change to the schema in a new migration file", migration.name, database,
+                        ", ".join(sorted(c[:12] for c in recorded - {migration.checksum})), migration.checksum[:12])
 
 
 def layout_of(settings: Settings) -> Layout:
