@@ -46,7 +46,19 @@ Timestamp = Union[datetime, int]
 
 
 class EventError(ValueError):
-    """An event that breaks the contract; the message says which field and why."""
+    """An event that breaks the contract: the message says which field and why; ``reason`` names
+    the broken rule with one of ``REJECTION_REASONS`` — a metric label, which must never carry
+    client data the way a message may."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+REJECTION_REASONS = ("malformed_json", "too_deep", "not_an_object", "unknown_type", "missing_field", "wrong_type",
+                     "bad_length", "ts_malformed", "ts_without_offset", "ts_too_old", "ts_in_future", "self_follow",
+                     "self_reply", "foreign_currency", "negative_value", "zero_refund", "value_too_large",
+                     "too_many_decimals", "invalid")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -56,7 +68,8 @@ _MILLISECOND = timedelta(milliseconds=1)
 def ts_to_ms(ts: datetime | int) -> int:
     if isinstance(ts, datetime):
         if ts.tzinfo is None:
-            raise EventError("`ts` must carry a UTC offset (e.g. 2026-11-20T09:00:00Z) - at `$.ts`")
+            raise EventError("`ts` must carry a UTC offset (e.g. 2026-11-20T09:00:00Z) - at `$.ts`",
+                             "ts_without_offset")
         # Exact integer arithmetic: float seconds * 1000 comes out 1 ms low for some times.
         return (ts - _EPOCH) // _MILLISECOND
     return ts
@@ -170,21 +183,22 @@ _encoder = msgspec.json.Encoder(decimal_format="number")
 def _check_rules(incoming: IncomingEvent, ts_ms: int, now_ms: int) -> None:
     """Rules a schema cannot say: cross-field constraints and the accepted time window."""
     if ts_ms < MIN_TS_MS:
-        raise EventError("`ts` is before 2000-01-01 - at `$.ts`")
+        raise EventError("`ts` is before 2000-01-01 - at `$.ts`", "ts_too_old")
     if ts_ms > now_ms + MAX_FUTURE_MS:
-        raise EventError("`ts` is more than 5 minutes ahead of the server clock - at `$.ts`")
+        raise EventError("`ts` is more than 5 minutes ahead of the server clock - at `$.ts`", "ts_in_future")
     if isinstance(incoming, (Follow, Unfollow)) and incoming.actor == incoming.target:
-        raise EventError("`target` must differ from `actor` (an account cannot follow itself) - at `$.target`")
+        raise EventError("`target` must differ from `actor` (an account cannot follow itself) - at `$.target`",
+                         "self_follow")
     if isinstance(incoming, Reply) and incoming.parent_id == incoming.post_id:
-        raise EventError("`parent_id` must differ from `post_id` (a reply cannot answer itself) - at `$.parent_id`")
+        raise EventError("`parent_id` must differ from `post_id` (a reply cannot answer itself) - at `$.parent_id`",
+                         "self_reply")
 
 
 def _check_currency(given: str | None, currency: str) -> None:
     # Codes are compared case-insensitively: some payment APIs (Stripe) write them in lower case.
-    # The message does not quote the client's value: rejection metrics are labelled by wording.
     if given is not None and given.upper() != currency.upper():
         raise EventError(f"`currency` differs from this deployment's currency {currency.upper()} "
-                         "(one currency per deployment, RICHNESS_CURRENCY) - at `$.currency`")
+                         "(one currency per deployment, RICHNESS_CURRENCY) - at `$.currency`", "foreign_currency")
 
 
 _JSON_KINDS = {ord('"'): "str", ord("t"): "bool", ord("f"): "bool", ord("n"): "null", ord("{"): "object",
@@ -198,19 +212,19 @@ def _money(raw: msgspec.Raw, *, refund: bool) -> Decimal | None:
     if kind == "null" and refund:
         return None
     if kind is not None:  # anything but a JSON number (the decoder has checked the JSON itself)
-        raise EventError(f"Expected `number`, got `{kind}` - at `$.value`")
+        raise EventError(f"Expected `number`, got `{kind}` - at `$.value`", "wrong_type")
     amount = Decimal(text.decode())  # the number's own digits: never through a float
     if amount < 0:
-        raise EventError("`value` must not be negative - at `$.value`")
+        raise EventError("`value` must not be negative - at `$.value`", "negative_value")
     if refund and amount == 0:
         raise EventError("`value` of a refund must be greater than 0 (omit it to refund the rest of the order)"
-                         " - at `$.value`")
+                         " - at `$.value`", "zero_refund")
     if amount > MAX_MONEY:
         raise EventError(f"`value` is too large: money is stored as Decimal(18, {MONEY_DECIMALS}), "
-                         f"at most {MAX_MONEY} - at `$.value`")
+                         f"at most {MAX_MONEY} - at `$.value`", "value_too_large")
     canonical = amount.quantize(MONEY_QUANTUM)
     if canonical != amount:
-        raise EventError(f"`value` has more than {MONEY_DECIMALS} decimal places - at `$.value`")
+        raise EventError(f"`value` has more than {MONEY_DECIMALS} decimal places - at `$.value`", "too_many_decimals")
     return canonical.copy_abs()  # -0 is 0
 
 
@@ -235,13 +249,13 @@ def parse_event(raw: bytes | str, received_at_ms: int | None = None, currency: s
     try:
         incoming = _incoming_decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise EventError(_explain(str(exc))) from None
+        raise EventError(_explain(str(exc)), _validation_reason(str(exc))) from None
     except msgspec.DecodeError as exc:
-        raise EventError(f"not valid JSON: {exc}") from None
+        raise EventError(f"not valid JSON: {exc}", "malformed_json") from None
     except UnicodeDecodeError:
-        raise EventError("not valid JSON: invalid UTF-8 in a string") from None
+        raise EventError("not valid JSON: invalid UTF-8 in a string", "malformed_json") from None
     except RecursionError:  # msgspec's parser stops at Python's recursion limit (~1,000 levels)
-        raise EventError(f"JSON {NESTED_TOO_DEEPLY}") from None
+        raise EventError(f"JSON {NESTED_TOO_DEEPLY}", "too_deep") from None
     return from_incoming(incoming, now, currency)
 
 
@@ -255,6 +269,23 @@ def _explain(message: str) -> str:
     if message.startswith("Invalid value") and "`$.type`" in message:
         return message.replace("Invalid value", "unknown event type") + f" (expected one of {_TYPE_LIST})"
     return message
+
+
+def _validation_reason(message: str) -> str:
+    """The rule a msgspec validation message reports (msgspec gives no codes, only its wording)."""
+    if message.startswith("Object missing required field"):
+        return "missing_field"
+    if message.startswith("Invalid value") and "`$.type`" in message:
+        return "unknown_type"
+    if "of length" in message:
+        return "bad_length"
+    if message.startswith("Invalid RFC3339"):
+        return "ts_malformed"
+    if message.startswith("Expected `object`") and " - at `$" not in message:
+        return "not_an_object"
+    if message.startswith("Expected `"):
+        return "wrong_type"
+    return "invalid"
 
 
 def encode_event(event: Event) -> bytes:

@@ -7,43 +7,10 @@ from typing import Any, Sequence
 
 import msgspec
 
-from shared.events import DEFAULT_CURRENCY, Event, EventError, parse_event
+from shared.events import DEFAULT_CURRENCY, REJECTION_REASONS, Event, EventError, parse_event
 from shared.ingest_api import Rejection
 
-
-# Metric labels for rejections: a small fixed set derived from the reason's wording (the message
-# itself may quote client data, so it never becomes a label). First match wins; the one message
-# that quotes client data (the unknown type's value) is matched first, so its data decides nothing.
-_REASON_RULES: tuple[tuple[str, str], ...] = (
-    ("unknown event type", "unknown_type"),
-    ("differs from this deployment's currency", "foreign_currency"),
-    ("not valid JSON", "malformed_json"),
-    ("nested too deeply", "too_deep"),
-    ("missing required field", "missing_field"),
-    ("of length", "bad_length"),
-    ("must carry a UTC offset", "ts_without_offset"),
-    ("before 2000-01-01", "ts_too_old"),
-    ("ahead of the server clock", "ts_in_future"),
-    ("Invalid RFC3339", "ts_malformed"),
-    ("cannot follow itself", "self_follow"),
-    ("cannot answer itself", "self_reply"),
-    ("`value` must not be negative", "negative_value"),
-    ("`value` of a refund must be greater than 0", "zero_refund"),
-    ("`value` is too large", "value_too_large"),
-    ("`value` has more than", "too_many_decimals"),
-)
-REJECTION_REASONS: tuple[str, ...] = (*(label for _, label in _REASON_RULES), "not_an_object", "wrong_type", "invalid")
-
-
-def rejection_reason(error: str) -> str:
-    for fragment, label in _REASON_RULES:
-        if fragment in error:
-            return label
-    if error.startswith("Expected `object`") and " - at `$" not in error:
-        return "not_an_object"
-    if error.startswith("Expected `"):
-        return "wrong_type"
-    return "invalid"
+__all__ = ["REJECTION_REASONS", "Validated", "validate"]
 
 
 class _IdProbe(msgspec.Struct):
@@ -66,9 +33,10 @@ def _string_id(raw: Any) -> str | None:
 class Validated:
     events: list[Event] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    rejection_reasons: list[str] = field(default_factory=list)  # one of REJECTION_REASONS per rejection
 
     def reasons(self) -> Counter[str]:
-        return Counter(rejection_reason(r.error) for r in self.rejections)
+        return Counter(self.rejection_reasons)
 
 
 def validate(elements: Sequence[Any], received_at_ms: int, currency: str = DEFAULT_CURRENCY) -> Validated:
@@ -84,4 +52,5 @@ def validate(elements: Sequence[Any], received_at_ms: int, currency: str = DEFAU
             accept(parse_event(raw, received_at_ms, currency))
         except EventError as exc:
             result.rejections.append(Rejection(index, _string_id(raw), str(exc)))
+            result.rejection_reasons.append(exc.reason)
     return result

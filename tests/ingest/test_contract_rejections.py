@@ -7,7 +7,7 @@ import re
 import msgspec
 import pytest
 
-from shared.events import now_ms
+from shared.events import REJECTION_REASONS, EventError, now_ms, parse_event
 from tests.ingest.helpers import DELETE, NOW_MS, Ingest, event
 
 pytestmark = pytest.mark.broker
@@ -125,6 +125,15 @@ def test_invalid_event_rejected_next_to_a_valid_one(ingest, invalid, reason, fra
     assert fragment in error["error"], error["error"]
     assert _metric(ingest, reason) == 1
     _assert_only_valid_written(ingest, valid)
+
+
+@pytest.mark.parametrize("invalid, reason, fragment", REJECTED)
+def test_the_broken_rule_names_its_reason(invalid, reason, fragment):
+    """The label comes from the rule that refused the event, not from its message's wording."""
+    with pytest.raises(EventError) as refused:
+        parse_event(msgspec.json.encode(invalid), now_ms())
+    assert (refused.value.reason, fragment in str(refused.value)) == (reason, True)
+    assert reason in REJECTION_REASONS
 
 
 @pytest.mark.parametrize("element", NOT_OBJECTS, ids=lambda v: type(v).__name__)
