@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.events import DEFAULT_CURRENCY
 
+# A ClickHouse database name as the schema and the grants write it unquoted.
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
 
 class Settings(BaseSettings):
     # An empty variable counts as unset: docker-compose passes ${RICHNESS_X:-} through without
@@ -42,7 +45,7 @@ class Settings(BaseSettings):
     clickhouse_url: str = "http://127.0.0.1:8123"
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
-    clickhouse_database: str = "richness"
+    clickhouse_database: str = Field(default="richness", pattern=IDENTIFIER)
     # Read-only account created by the migrations, for dashboards and analysts.
     clickhouse_reader_user: str = "richness_reader"
     clickhouse_reader_password: SecretStr = SecretStr("")

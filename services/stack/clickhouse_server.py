@@ -16,6 +16,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -23,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from shared.config import IDENTIFIER
 
 KEEPALIVE_ALIAS = "richness_keepalive"
 KEEPALIVE_SQL = (
@@ -56,8 +59,10 @@ class ClusterConfig:
 
 
 def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, admin_password: str,
-                 reader_user: str, reader_password: str, cluster: ClusterConfig | None = None) -> None:
-    """Write config.xml and users.xml for the server (and its place in ``cluster``, if any).
+                 reader_user: str, reader_password: str, cluster: ClusterConfig | None = None,
+                 database: str = "richness") -> None:
+    """Write config.xml and users.xml for the server (and its place in ``cluster``, if any); the
+    reader may read ``database`` (``RICHNESS_CLICKHOUSE_DATABASE``) and nothing else.
 
     ``default`` must stay password-less for the embedded engine's own in-process session (it
     connects as ``default`` over loopback), so it gets only the two grants that session needs.
@@ -65,6 +70,8 @@ def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, 
     In a cluster the servers authenticate each other with the cluster's secret and run a
     sub-query as the user who asked, so ``default`` stays as it is and the reader stays read-only.
     """
+    if not re.match(IDENTIFIER, database):
+        raise ValueError(f"database name {database!r} must be a plain identifier")
     home.mkdir(parents=True, exist_ok=True)
     users_path = home / "users.xml"
     (home / "config.xml").write_text(
@@ -98,7 +105,7 @@ def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, 
         f"      <password>{escape(reader_password)}</password>\n"
         "      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>\n"
         "      <profile>readonly</profile><quota>default</quota>\n"
-        "      <grants><query>GRANT SELECT ON richness.*</query></grants>\n"
+        f"      <grants><query>GRANT SELECT ON {database}.*</query></grants>\n"
         f"    </{reader_user}>\n"
         "  </users>\n"
         "  <profiles>\n"

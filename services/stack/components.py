@@ -177,12 +177,12 @@ def broker_ready(bootstrap: str) -> bool:
 
 def clickhouse(home: Path, *, http_port: int, tcp_port: int, admin_user: str, admin_password: str,
                reader_user: str, reader_password: str, cluster: ClusterConfig | None = None,
-               name: str = "clickhouse") -> Spec:
+               name: str = "clickhouse", database: str = "richness") -> Spec:
     """ClickHouse 26.9 (chdb-core's engine) serving HTTP and native TCP on 127.0.0.1 (a shard of
-    ``cluster``, when given)."""
+    ``cluster``, when given); the reader may read ``database``."""
     write_config(home, http_port=http_port, tcp_port=tcp_port, admin_user=admin_user,
                  admin_password=admin_password, reader_user=reader_user, reader_password=reader_password,
-                 cluster=cluster)
+                 cluster=cluster, database=database)
     url = f"http://127.0.0.1:{http_port}"
     return Spec(
         name=name,

@@ -278,13 +278,14 @@ class LocalStack:
             yield components.broker(ports["broker"], store)
         elif info.event_log == "memory":
             yield components.broker(ports["broker"])
+        env = self.service_env(info)
+        settings = settings_from_env(env)
         if not plan.external_clickhouse:
             yield components.clickhouse(
                 self.dir / "clickhouse", http_port=ports["clickhouse_http"], tcp_port=ports["clickhouse_tcp"],
                 admin_user=info.clickhouse_user, admin_password=info.clickhouse_password,
-                reader_user=info.clickhouse_reader_user, reader_password=info.clickhouse_reader_password)
-        env = self.service_env(info)
-        settings = settings_from_env(env)
+                reader_user=info.clickhouse_reader_user, reader_password=info.clickhouse_reader_password,
+                database=settings.clickhouse_database)
         yield Step("checking the topics", lambda report: _check_topics(settings))
         yield Step("applying the ClickHouse schema", lambda report: _migrate(settings))
         yield components.ingest(env, ports["ingest"])

@@ -21,12 +21,12 @@ from importlib import resources
 from clickhouse_connect.driver.client import Client
 
 from shared.clickhouse.client import connect
-from shared.config import Settings
+from shared.config import IDENTIFIER, Settings
 from shared.clickhouse.layout import SINGLE, Layout, Statement, Table, catalogue, migrations_table, place, split
 
 RERUN_MARKER = "-- richness: rerun"
 log = logging.getLogger("richness.schema")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(IDENTIFIER)
 
 
 @dataclass(frozen=True)
