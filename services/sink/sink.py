@@ -3,7 +3,7 @@
 The loop: collect records until ``max_batch_bytes`` or ``max_wait_s``; turn them into rows; insert
 each table's rows; only then commit the offsets. A crash anywhere before the commit replays the
 batch, which the ReplacingMergeTree tables absorb. ClickHouse being down is transient: the same
-batch is retried with capped exponential backoff while nothing is committed. A record that can
+batch is retried with capped, jittered exponential backoff while nothing is committed. A record that can
 never be stored (it does not decode, or ClickHouse rejects a row for what it is) goes to the
 dead-letter topic with the reason and its source, and is then committed like the rest.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
 import time
 from dataclasses import dataclass
@@ -167,9 +168,11 @@ class Sink:
                 if is_permanent(exc):
                     raise
                 metrics.RETRIES.labels(table).inc()
-                log.warning("insert into %s failed (%s); retrying in %.1f s", table, _first_line(exc), delay)
+                # Jittered, so that the workers of a group do not all retry a recovering server at once.
+                wait = delay * random.uniform(0.5, 1.0)
+                log.warning("insert into %s failed (%s); retrying in %.1f s", table, _first_line(exc), wait)
                 self._client = None  # reconnect: the server may have restarted
-                await asyncio.sleep(delay)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, self.options.backoff_max_s)
                 continue
             metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
