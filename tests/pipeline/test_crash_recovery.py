@@ -22,6 +22,20 @@ def expected_for(delivery):
     return reference_rows(parse_event(encode_events(e)) for e in delivery)
 
 
+# What each victim counts as it works: a kill after it has counted something lands mid-stream.
+PROGRESS = {"processor": ("richness_processor_inputs_total", {"stage": "events"}),
+            "accounts": ("richness_processor_inputs_total", {"stage": "accounts"}),
+            "sink": ("richness_sink_rows_total", {})}
+
+
+def wait_until_working(pipeline: Pipeline, victim: str, timeout_s: float = 60) -> None:
+    name, labels = PROGRESS[victim]
+    deadline = time.monotonic() + timeout_s
+    while not pipeline.metric(victim, name, **labels):
+        assert time.monotonic() < deadline, f"{victim} did no work in {timeout_s:.0f} s"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("victim", ["processor", "accounts", "sink"])
 def test_sigkill_mid_stream_then_restart_is_exact(broker, clickhouse, tmp_path, victim):
     rng = random.Random(victim)
@@ -30,9 +44,14 @@ def test_sigkill_mid_stream_then_restart_is_exact(broker, clickhouse, tmp_path, 
     pipeline = Pipeline(broker, clickhouse, tmp_path / "logs")
     try:
         pipeline.start()
-        sender = post_in_background(pipeline, delivery)
-        for _ in range(3):
-            time.sleep(rng.uniform(0.3, 1.5))
+        sender = post_in_background(pipeline, delivery, pause_s=0.1)
+        # The first kill once the victim has done some of the stream, with more of it still coming
+        # (a kill of an idle worker would test nothing); the later ones at random moments, which
+        # include its start-up and recovery.
+        wait_until_working(pipeline, victim)
+        assert sender.is_alive(), "the stream ended before the victim did any of it: send more, or slower"
+        for kill in range(3):
+            time.sleep(rng.uniform(0, 0.3) if kill == 0 else rng.uniform(0.3, 1.5))
             pipeline.kill(victim)
             time.sleep(rng.uniform(0, 0.5))
             pipeline.start(victim)
