@@ -40,6 +40,15 @@ def test_every_stage_reports_its_figures():
                  "processor_ratio_to_raw_consume", "sink_rows_per_s", "sink_ratio_to_raw_insert",
                  "freshness_p99_s", "processor_peak_rss_mb", "viral_events_per_s", "viral_ratio_to_spread"):
         assert figures[name] > 0, name
+    # Each ratio is the quotient of the two rates it names, measured in the same run (with one
+    # repeat, the sink's median of per-run ratios is that run's).
+    quotients = {"ingest_ratio_to_raw_produce": ("ingest_events_per_s", "raw_produce_events_per_s"),
+                 "processor_ratio_to_raw_consume": ("processor_events_per_s", "raw_consume_events_per_s"),
+                 "sink_ratio_to_raw_insert": ("sink_rows_per_s", "raw_insert_rows_per_s"),
+                 "viral_ratio_to_spread": ("viral_events_per_s", "spread_events_per_s")}
+    for ratio, (rate, base) in quotients.items():
+        assert figures[ratio] == pytest.approx(figures[rate] / figures[base], rel=0.01, abs=0.002), ratio
+    assert 30 < figures["processor_peak_rss_mb"] < 4000  # a worker's resident memory, in MB
     assert figures["freshness_p50_s"] <= figures["freshness_p99_s"] < 30
 
 
