@@ -36,7 +36,7 @@ from pydantic import SecretStr
 from services.dashboards.queries import dashboard_time_range, panel_queries, resolve_variables, run_sql
 from services.simulate.model import (DAILY_FOLLOW_GAIN, DAILY_UNFOLLOW, GRAPH_SHARE, SimulationConfig, simulate,
                                      start_of_today)
-from services.simulate.sender import EventSender, send_events
+from services.simulate.sender import EventSender, post_events
 from services.stack import components
 from services.stack.drain import drain
 from services.stack.processes import free_port, spawn, stop, wait_healthy
@@ -321,7 +321,7 @@ class LoadedStack:
                            f"({summary.events_per_s:,.0f} ev/s)")
 
             with EventSender(f"http://127.0.0.1:{ingest_port}", self.api_key) as sender:
-                summary = send_events(load.stream(), sender, batch_size=10_000, progress=progress)
+                summary = post_events(load.stream(), sender, batch_size=10_000, progress=progress)
             if summary.rejected:
                 raise RuntimeError(f"the ingest API rejected {summary.rejected:,} simulated events: "
                                    f"{summary.errors[:3]}")

@@ -26,7 +26,7 @@ from shared.clickhouse.client import connect
 from shared.config import Settings
 from shared.events import encode_event, now_ms, parse_event
 from shared.kafka.compat import producer_options
-from shared.kafka.event_log import send_events
+from shared.kafka.events_topic import produce_events
 from shared.topics import routing_key
 
 HTTP_BATCH = 10_000
@@ -101,7 +101,7 @@ async def raw_produce_rate(settings: Settings, events: list, packed: bool) -> fl
     try:
         started = time.perf_counter()
         if packed:
-            deliveries = await send_events(producer, settings.events_topic, events)
+            deliveries = await produce_events(producer, settings.events_topic, events)
         else:
             deliveries = [await producer.send(settings.events_topic, encode_event(e), key=routing_key(e))
                           for e in events]
@@ -117,7 +117,7 @@ async def fill_events_topic(settings: Settings, events: list) -> None:
     producer = AIOKafkaProducer(**producer_options(settings), **THROUGHPUT_OPTIONS)
     await producer.start()
     try:
-        await asyncio.gather(*await send_events(producer, settings.events_topic, events))
+        await asyncio.gather(*await produce_events(producer, settings.events_topic, events))
     finally:
         await producer.stop()
 

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.simulate.model import SimulationConfig, simulate
-from services.simulate.sender import EventSender, SendSummary, send_events
+from services.simulate.sender import EventSender, SendSummary, post_events
 from shared.events import EVENT_TYPES, MAX_FUTURE_MS
 
 
@@ -36,7 +36,7 @@ def run_simulation(config: SimulationConfig, ingest_url: str, api_key: str, cons
                             speed=f"{summary.events_per_s:,.0f} events/s")
 
         with EventSender(ingest_url, api_key) as client:
-            summary = send_events(simulate(config), client, batch_size=batch_size, rate=rate, progress=show)
+            summary = post_events(simulate(config), client, batch_size=batch_size, rate=rate, progress=show)
         progress.update(task, total=summary.sent, completed=summary.sent)
     console.print(summary_table(summary))
     if summary.errors:

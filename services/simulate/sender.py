@@ -63,9 +63,9 @@ class EventSender:
         return result.accepted, result.errors
 
 
-def send_events(events: Iterable[dict], client: EventSender, *, batch_size: int = 2000, rate: float = 0.0,
+def post_events(events: Iterable[dict], client: EventSender, *, batch_size: int = 2000, rate: float = 0.0,
                 progress: Callable[[SendSummary], None] = lambda _: None) -> SendSummary:
-    """Send all events in batches; ``rate`` > 0 caps the average events per second."""
+    """POST all events to the ingest API in batches; ``rate`` > 0 caps the average events per second."""
     if rate > 0:
         batch_size = max(1, min(batch_size, int(rate)))  # at most about one batch per second
     summary = SendSummary()

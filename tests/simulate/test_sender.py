@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from services.simulate.sender import EventSender, SendFailed, send_events
+from services.simulate.sender import EventSender, SendFailed, post_events
 
 EVENTS = [{"id": f"e{i}", "type": "click", "ts": 1_763_632_800_000, "target": "ameena"} for i in range(25)]
 
@@ -30,7 +30,7 @@ def api(answers: list[int], seen: list[list[dict]]) -> httpx.MockTransport:
 def test_batches_are_retried_until_acknowledged_and_summed():
     seen: list[list[dict]] = []
     with EventSender("http://ingest", "key", max_backoff_s=0, transport=api([503, 500], seen)) as client:
-        summary = send_events(EVENTS, client, batch_size=10)
+        summary = post_events(EVENTS, client, batch_size=10)
     assert [len(batch) for batch in seen] == [10, 10, 10, 10, 5]  # the first batch three times
     assert (summary.sent, summary.accepted, summary.rejected) == (25, 22, 3)
     assert summary.by_type == {"click": 25} and [e.id for e in summary.errors] == ["e9", "e19", "e24"]
@@ -39,18 +39,18 @@ def test_batches_are_retried_until_acknowledged_and_summed():
 def test_refused_key_and_lasting_outage_stop_the_simulation():
     with EventSender("http://ingest", "key", transport=api([401], [])) as client:
         with pytest.raises(SendFailed, match="API key"):
-            send_events(EVENTS, client)
+            post_events(EVENTS, client)
     with EventSender("http://ingest", "key", max_attempts=3, max_backoff_s=0,
                       transport=api([503] * 3, [])) as client:
         with pytest.raises(SendFailed, match="after 3 attempts"):
-            send_events(EVENTS, client)
+            post_events(EVENTS, client)
 
 
 def test_rate_caps_events_per_second():
     seen: list[list[dict]] = []
     started = time.monotonic()
     with EventSender("http://ingest", "key", transport=api([], seen)) as client:
-        summary = send_events(EVENTS, client, batch_size=1000, rate=50)
+        summary = post_events(EVENTS, client, batch_size=1000, rate=50)
     assert time.monotonic() - started >= 0.45 and max(len(batch) for batch in seen) <= 50
     assert summary.sent == 25
 

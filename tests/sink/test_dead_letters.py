@@ -15,7 +15,7 @@ from shared.domain.rows import ThreadRow, encode_rows
 from shared.events import Event
 from shared.kafka import compat
 from shared.kafka.admin import ensure_topics
-from shared.kafka.event_log import send_events
+from shared.kafka.events_topic import produce_events
 from tests.conftest import settings_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.clickhouse]
@@ -39,7 +39,7 @@ def test_poison_records_are_dead_lettered_and_the_rest_is_stored(broker, clickho
         await ensure_topics(settings)
         producer = AIOKafkaProducer(**compat.producer_options(settings))
         await producer.start()
-        await asyncio.gather(*await send_events(producer, settings.events_topic, events))
+        await asyncio.gather(*await produce_events(producer, settings.events_topic, events))
         await producer.send_and_wait(settings.facts_topic, b"this is not a record of rows")
         await producer.send_and_wait(settings.facts_topic, encode_rows([good_row, bad_row]))
         await producer.stop()

@@ -10,7 +10,7 @@ from shared.events import Event
 from shared.topics import event_batches
 
 
-async def send_events(producer: AIOKafkaProducer, topic: str, events: Iterable[Event]) -> list[asyncio.Future]:
+async def produce_events(producer: AIOKafkaProducer, topic: str, events: Iterable[Event]) -> list[asyncio.Future]:
     """Enqueue the events (one record per partition and 500 events); return the deliveries.
 
     The partition count comes from the producer's metadata, so the events land where their
