@@ -5,7 +5,7 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from services.ingest.validation import REJECTION_REASONS
+from shared.events import REJECTION_REASONS
 
 
 class IngestMetrics:

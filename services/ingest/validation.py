@@ -7,10 +7,8 @@ from typing import Any, Sequence
 
 import msgspec
 
-from shared.events import DEFAULT_CURRENCY, REJECTION_REASONS, Event, EventError, parse_event
+from shared.events import DEFAULT_CURRENCY, Event, EventError, parse_event
 from shared.ingest_api import Rejection
-
-__all__ = ["REJECTION_REASONS", "Validated", "validate"]
 
 
 class _IdProbe(msgspec.Struct):
@@ -33,7 +31,7 @@ def _string_id(raw: Any) -> str | None:
 class Validated:
     events: list[Event] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    rejection_reasons: list[str] = field(default_factory=list)  # one of REJECTION_REASONS per rejection
+    rejection_reasons: list[str] = field(default_factory=list)  # per rejection: shared.events.REJECTION_REASONS
 
     def reasons(self) -> Counter[str]:
         return Counter(self.rejection_reasons)
