@@ -36,7 +36,7 @@ from services.processor.batch import Outcome, apply_changes, apply_events
 from services.processor.faust_adapter import (bound_fetch_wait, changelog_tp, is_settling, patch_tansu_highwaters,
                                               store_url, table_store)
 from services.processor.memory import release_free_memory
-from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch
+from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch, StopDeadline
 from services.processor.writer import CHANGES_PER_RECORD, Writer, wait_all
 from shared.config import Settings
 from shared.domain.contributions import decode_changes, encode_changes
@@ -141,6 +141,23 @@ class Stage:
             metrics.ROWS.labels(kind).inc(count)
 
 
+# Stopping waits for the consumer to commit. After Faust's consumer thread crashed (seen: an
+# offset commit failing while the local broker's storage restarted) that wait never ends, and
+# the worker would stay alive and idle, so nothing would restart it. Past this, it exits.
+STOP_DEADLINE_S = 30.0
+STOP_HUNG_EXIT_CODE = 70
+
+
+class RichnessApp(faust.App):
+    async def on_stop(self) -> None:
+        def give_up() -> None:
+            _exit_now(STOP_HUNG_EXIT_CODE, "stopping took longer than %.0f s (the consumer cannot commit); "
+                      "exiting to be restarted", STOP_DEADLINE_S)
+
+        with StopDeadline(STOP_DEADLINE_S, give_up):
+            await super().on_stop()
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """What distinguishes the two workers: their input, state table, rules and consumer group."""
@@ -176,7 +193,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
     if settings.is_tansu:
         patch_tansu_highwaters(lambda tps: compat.end_offsets(settings, tps))
     bound_fetch_wait(compat.FETCH_MAX_WAIT_MS)
-    app = faust.App(
+    app = RichnessApp(
         spec.group(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",
         datadir=str(settings.state_dir),

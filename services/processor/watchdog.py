@@ -18,7 +18,8 @@ idle worker of the group restart, which costs a rebalance and at worst a replaye
 """
 from __future__ import annotations
 
-from typing import Hashable, Mapping
+import threading
+from typing import Callable, Hashable, Mapping
 
 STALLED_EXIT_CODE = 75  # EX_TEMPFAIL: the supervisor restarts it (any other code is a crash)
 
@@ -68,3 +69,24 @@ class BatchActivity:
         busy = self._running > 0 or self._started != self._seen
         self._seen = self._started
         return busy
+
+
+class StopDeadline:
+    """Calls ``give_up`` (from a thread of its own) unless the ``with`` body ends within
+    ``seconds``: for a stop that can wait forever, such as Faust's wait for its consumer to commit
+    after the consumer's thread crashed, which leaves a worker alive, idle and never restarted."""
+
+    def __init__(self, seconds: float, give_up: Callable[[], None]) -> None:
+        self.seconds = seconds
+        self.give_up = give_up
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> StopDeadline:
+        self._timer = threading.Timer(self.seconds, self.give_up)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
