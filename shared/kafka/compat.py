@@ -73,8 +73,8 @@ async def end_offsets(settings: Settings, tps: Iterable[TopicPartition],
                       timeout_s: float = 10.0) -> dict[TopicPartition, int]:
     """Log-end offset of each partition: the offset the next record will get."""
     tps = list(tps)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=1024, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                                enable_auto_commit=False, max_partition_fetch_bytes=1024)
     await consumer.start()
     try:
         listed = await consumer.end_offsets(tps)
