@@ -3,7 +3,6 @@ the test fixtures, so tests run exactly what users run)."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -30,32 +29,9 @@ def tansu_binary() -> Path:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free now, for a server started soon after.
-
-    Chosen below the kernel's ephemeral range: a port from that range (what binding port 0
-    gives) can be taken as the source port of any outgoing connection — a Kafka client's, say —
-    before the server binds it, which made a test's processor fail with "Address already in
-    use". Below the range only another server can take it."""
-    low = _ephemeral_range()[0]
-    if low > 20_000:
-        for port in random.sample(range(10_000, low), 64):
-            with socket.socket() as sock:
-                try:
-                    sock.bind((host, port))
-                except OSError:
-                    continue
-                return port
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32_768, 60_999  # Linux's default
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
