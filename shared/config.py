@@ -5,6 +5,7 @@ processes it starts) and against an existing Kafka and ClickHouse (set them your
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,6 +17,13 @@ from shared.events import DEFAULT_CURRENCY
 
 # A ClickHouse database name as the schema and the grants write it unquoted.
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def check_database_name(name: str) -> str:
+    """``name`` if it can be written unquoted into SQL (the schema, the reader's grant)."""
+    if not re.match(IDENTIFIER, name):
+        raise ValueError(f"database name {name!r} must be a plain identifier")
+    return name
 
 
 class Settings(BaseSettings):

@@ -16,7 +16,6 @@ import argparse
 import base64
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from shared.config import IDENTIFIER
+from shared.config import check_database_name
 
 KEEPALIVE_ALIAS = "richness_keepalive"
 KEEPALIVE_SQL = (
@@ -70,8 +69,7 @@ def write_config(home: Path, *, http_port: int, tcp_port: int, admin_user: str, 
     In a cluster the servers authenticate each other with the cluster's secret and run a
     sub-query as the user who asked, so ``default`` stays as it is and the reader stays read-only.
     """
-    if not re.match(IDENTIFIER, database):
-        raise ValueError(f"database name {database!r} must be a plain identifier")
+    check_database_name(database)
     home.mkdir(parents=True, exist_ok=True)
     users_path = home / "users.xml"
     (home / "config.xml").write_text(

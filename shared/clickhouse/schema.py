@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -21,12 +20,11 @@ from importlib import resources
 from clickhouse_connect.driver.client import Client
 
 from shared.clickhouse.client import connect
-from shared.config import IDENTIFIER, Settings
+from shared.config import Settings, check_database_name
 from shared.clickhouse.layout import SINGLE, Layout, Statement, Table, catalogue, migrations_table, place, split
 
 RERUN_MARKER = "-- richness: rerun"
 log = logging.getLogger("richness.schema")
-_IDENTIFIER = re.compile(IDENTIFIER)
 
 
 @dataclass(frozen=True)
@@ -70,8 +68,7 @@ def migrate(client: Client | list[Client], database: str = "richness", layout: L
     runs on every node that lacks the file before the next statement runs anywhere, as ``ON
     CLUSTER`` would — so a statement may rely on every node having done the ones before it (a
     table filled from rows of every shard needs the table on every shard first)."""
-    if not _IDENTIFIER.match(database):
-        raise ValueError(f"database name {database!r} must be a plain identifier")
+    check_database_name(database)
     clients = client if isinstance(client, list) else [client]
     done: list[dict[str, str]] = []  # per node: file name -> checksum recorded when it ran
     for node in clients:
