@@ -145,13 +145,13 @@ class Stage:
 # offset commit failing while the local broker's storage restarted) that wait never ends, and
 # the worker would stay alive and idle, so nothing would restart it. Past this, it exits.
 STOP_DEADLINE_S = 30.0
-STOP_HUNG_EXIT_CODE = 70
+FAILED_EXIT_CODE = 70  # EX_SOFTWARE: a batch failed, or stopping hung; the supervisor restarts it
 
 
 class RichnessApp(faust.App):
     async def on_stop(self) -> None:
         def give_up() -> None:
-            _exit_now(STOP_HUNG_EXIT_CODE, "stopping took longer than %.0f s (the consumer cannot commit); "
+            _exit_now(FAILED_EXIT_CODE, "stopping took longer than %.0f s (the consumer cannot commit); "
                       "exiting to be restarted", STOP_DEADLINE_S)
 
         with StopDeadline(STOP_DEADLINE_S, give_up):
@@ -225,7 +225,7 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
                     # Faust acknowledges a taken batch even when its processing raised, and would
                     # then commit offsets whose effects were never stored. Stop hard instead: the
                     # batch is processed again after the restart.
-                    _exit_now(70, "processing a batch of %s failed; exiting so that it is not committed",
+                    _exit_now(FAILED_EXIT_CODE, "processing a batch of %s failed; exiting so that it is not committed",
                               spec.name, exc_info=True)
         finally:
             await writer.stop()

@@ -97,11 +97,11 @@ def _report_edited(migrations: list[Migration], done: list[dict[str, str]], data
     """Warn about files recorded as run whose text has changed since: the database keeps what the
     earlier text made (a database built by an earlier release, or a file edited in place)."""
     for migration in migrations:
-        recorded = {names[migration.name] for names in done if migration.name in names}
-        if not migration.rerun and recorded - {migration.checksum}:
+        earlier = {names[migration.name] for names in done if migration.name in names} - {migration.checksum}
+        if earlier and not migration.rerun:
             log.warning("migration %s has changed since it ran on %s (recorded checksum %s, file %s); it is not "
                         "run again: put a change to the schema in a new migration file", migration.name, database,
-                        ", ".join(sorted(c[:12] for c in recorded - {migration.checksum})), migration.checksum[:12])
+                        ", ".join(sorted(c[:12] for c in earlier)), migration.checksum[:12])
 
 
 def layout_of(settings: Settings) -> Layout:

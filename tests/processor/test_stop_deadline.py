@@ -42,4 +42,4 @@ def test_the_processor_app_stops_under_the_deadline(monkeypatch, tmp_path):
     app = processor_app.create_app(Settings(state_dir=tmp_path, state_store="memory"), "events")
     assert isinstance(app, processor_app.RichnessApp)
     asyncio.run(app.on_stop())
-    assert exits == [processor_app.STOP_HUNG_EXIT_CODE]
+    assert exits == [processor_app.FAILED_EXIT_CODE]
