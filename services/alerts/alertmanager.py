@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from services.alerts import provisioned
+from services.stack import probe
 from services.stack.processes import Spec, StackError
 from shared.alerting.receivers import TEMPLATE_FILE, AlertSettings, alertmanager_config
 
@@ -66,7 +66,7 @@ def component(home: Path, port: int, webhook_url: str | None, settings: AlertSet
         argv=[binary(), f"--config.file={config}", f"--storage.path={home / 'data'}",
               f"--web.listen-address=127.0.0.1:{port}", f"--web.external-url={url}",
               "--cluster.listen-address="],  # empty: no gossip listener (it would bind every interface)
-        healthy=lambda: httpx.get(f"{url}/-/ready", timeout=3).status_code == 200,
+        healthy=lambda: probe.get(f"{url}/-/ready", 3).status_code == 200,
         start_timeout_s=30,
         stop_timeout_s=10,
     )

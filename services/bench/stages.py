@@ -17,10 +17,11 @@ from typing import Iterable
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from services.bench.workload import encode_json
 from services.ingest.event_log import THROUGHPUT_OPTIONS
-from services.stack import components
+from services.stack import components, probe
 from services.stack.processes import Running, Spec, free_port, spawn, stop, wait_healthy
 from shared.clickhouse.client import connect
 from shared.config import Settings
@@ -41,20 +42,26 @@ class Service:
         port = self.spec.env.get("RICHNESS_METRICS_PORT") or self.spec.env["RICHNESS_INGEST_PORT"]
         return f"http://127.0.0.1:{port}/metrics"
 
+    def samples(self) -> list[Sample]:
+        """Every sample on the service's /metrics, read once."""
+        families = text_string_to_metric_families(probe.get(self.metrics_url(), 10).text)
+        return [sample for family in families for sample in family.samples]
+
     def sample(self, name: str, **labels: str) -> float:
         """Sum of a metric's samples (of those with ``labels``) on the service's /metrics."""
-        total = 0.0
-        for family in text_string_to_metric_families(httpx.get(self.metrics_url(), timeout=10).text):
-            for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    total += sample.value
-        return total
+        return total_of(self.samples(), name, **labels)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.running.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+
+def total_of(samples: list[Sample], name: str, **labels: str) -> float:
+    """Sum of the samples of metric ``name`` that carry ``labels``."""
+    return sum(sample.value for sample in samples
+               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
 def start(spec: Spec, log_dir: Path) -> Service:
@@ -132,8 +139,9 @@ def processor_rate(settings: Settings, total: int, log_dir: Path) -> tuple[float
     accounts = start(components.processor("accounts", env, free_port(), state / "accounts"), log_dir)
     try:
         def progress(_: Service) -> tuple[float, bool]:
-            done = events.sample("richness_processor_inputs_total", stage="events")
-            sent = events.sample("richness_processor_changes_total")
+            seen = events.samples()  # one look at its /metrics for both figures
+            done = total_of(seen, "richness_processor_inputs_total", stage="events")
+            sent = total_of(seen, "richness_processor_changes_total")
             return done, accounts.sample("richness_processor_inputs_total", stage="accounts") >= sent
 
         rate = counter_rate(events, total, progress)

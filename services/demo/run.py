@@ -24,6 +24,7 @@ from services.simulate.command import run_simulation
 from services.simulate.model import RICH, SimulationConfig, Drop, start_of_today
 from services.simulate.sender import SendFailed, SendSummary
 from services.stack.drain import Lag, drain
+from services.stack import probe
 from services.stack.processes import StackError
 from services.stack.supervisor import LocalStack, StackInfo
 from shared.config import Settings
@@ -231,7 +232,7 @@ def wait_for_scrape(prometheus_url: str, after: float, timeout_s: float = 30.0) 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            targets = httpx.get(f"{prometheus_url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+            targets = probe.get(f"{prometheus_url}/api/v1/targets", 5).json()["data"]["activeTargets"]
             if targets and all(datetime.fromisoformat(t["lastScrape"].replace("Z", "+00:00")).timestamp() > after
                                for t in targets):
                 return

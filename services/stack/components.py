@@ -17,8 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from services.stack import probe
 from services.stack.clickhouse_server import ClusterConfig, write_config
 from services.stack.processes import Spec, StackError, free_port, port_is_free, python_module, tansu_binary
 
@@ -136,7 +135,7 @@ def remove_log_store_sockets(ports: dict[str, int]) -> None:
 def log_store_ready(store: LogStore) -> bool:
     """The S3 gateway answers (an unsigned request is refused). Whether the broker can use the
     bucket shows in the broker's own health check: Tansu reads the store to answer metadata."""
-    return httpx.head(f"{store.endpoint}/{LOG_BUCKET}", timeout=3).status_code in (200, 403, 404)
+    return probe.client().head(f"{store.endpoint}/{LOG_BUCKET}", timeout=3).status_code in (200, 403, 404)
 
 
 def broker(port: int, store: LogStore | None = None) -> Spec:
@@ -194,7 +193,7 @@ def clickhouse(home: Path, *, http_port: int, tcp_port: int, admin_user: str, ad
 
 
 def clickhouse_ready(url: str, user: str, password: str) -> bool:
-    response = httpx.post(url, content=b"SELECT 1", auth=(user, password), timeout=3)
+    response = probe.post(url, 3, content=b"SELECT 1", auth=(user, password))
     return response.status_code == 200 and response.text.strip() == "1"
 
 
@@ -207,7 +206,7 @@ def processor(stage: str, env: dict[str, str], metrics_port: int, state_dir: Pat
 
 
 def http_ready(url: str) -> bool:
-    return httpx.get(url, timeout=3).status_code == 200
+    return probe.get(url, 3).status_code == 200
 
 
 # --- the project's services ------------------------------------------------------------------
