@@ -128,19 +128,21 @@ class Bench:
 
     def processor(self, size: int | None = None, repeats: int | None = None) -> dict:
         size = size or self.plan.processor_events
-        rates, rss, raw_rates = [], [], []
+        runs, raw_rates = [], []
         for repeat in range(repeats or self.plan.repeats):
             settings = self.fresh_settings()
             self._fill(settings, size)
-            rate, peak = stages.processor_rate(settings, size, self.logs)
-            rates.append(rate)
-            rss.append(peak)
+            run = stages.processor_rate(settings, size, self.logs)
+            runs.append(run)
             raw_rates.append(asyncio.run(stages.raw_consume_rate(settings, size)))
-            self.report(f"processor run {repeat + 1} ({size:,} events): {rate:,.0f} ev/s, peak RSS {peak:,.0f} MB"
+            self.report(f"processor run {repeat + 1} ({size:,} events): {run.events_per_s:,.0f} ev/s, "
+                        f"{run.cpu_us_per_event:.1f} µs CPU/event, peak RSS {run.peak_rss_mb:,.0f} MB"
                         f" · raw consume+decode {raw_rates[-1]:,.0f} ev/s")
-        rate, raw = statistics.median(rates), statistics.median(raw_rates)
+        rate, raw = statistics.median(r.events_per_s for r in runs), statistics.median(raw_rates)
         return {"processor_events_per_s": round(rate), "raw_consume_events_per_s": round(raw),
-                "processor_ratio_to_raw_consume": round(rate / raw, 3), "processor_peak_rss_mb": round(max(rss))}
+                "processor_ratio_to_raw_consume": round(rate / raw, 3),
+                "processor_cpu_us_per_event": round(statistics.median(r.cpu_us_per_event for r in runs), 1),
+                "processor_peak_rss_mb": round(max(r.peak_rss_mb for r in runs))}
 
     def sink(self, size: int | None = None, repeats: int | None = None) -> dict:
         size = size or self.plan.sink_rows
@@ -187,10 +189,10 @@ class Bench:
             source = reply_trees(replies, conversations, seed=5, id_prefix=shape)
             while chunk := list(itertools.islice(source, 100_000)):
                 asyncio.run(stages.fill_events_topic(settings, stages.validated(chunk)))
-            rate, peak = stages.processor_rate(settings, replies + conversations, self.logs)
-            self.report(f"{shape}: {replies:,} replies in {conversations:,} conversation(s): {rate:,.0f} ev/s, "
-                        f"processor peak RSS {peak:,.0f} MB")
-            figures[shape] = (rate, peak)
+            run = stages.processor_rate(settings, replies + conversations, self.logs)
+            self.report(f"{shape}: {replies:,} replies in {conversations:,} conversation(s): {run.events_per_s:,.0f} "
+                        f"ev/s, processor peak RSS {run.peak_rss_mb:,.0f} MB")
+            figures[shape] = (run.events_per_s, run.peak_rss_mb)
         (viral, viral_rss), (spread, spread_rss) = figures["viral"], figures["spread"]
         return {"viral_events_per_s": round(viral), "spread_events_per_s": round(spread),
                 "viral_ratio_to_spread": round(viral / spread, 3), "viral_peak_rss_mb": round(max(viral_rss, spread_rss))}

@@ -7,6 +7,7 @@ same machine in the same run.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import threading
 import time
@@ -50,6 +51,11 @@ class Service:
     def sample(self, name: str, **labels: str) -> float:
         """Sum of a metric's samples (of those with ``labels``) on the service's /metrics."""
         return total_of(self.samples(), name, **labels)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the service's process has used so far."""
+        fields = Path(f"/proc/{self.running.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.running.pid}/status").read_text().splitlines():
@@ -129,23 +135,37 @@ async def fill_events_topic(settings: Settings, events: list) -> None:
         await producer.stop()
 
 
-def processor_rate(settings: Settings, total: int, log_dir: Path) -> tuple[float, float]:
-    """(events/s, peak RSS MB of the larger worker) of the processor — one worker of each stage —
-    working off a full events topic, until the account rules have applied every change the event
-    rules sent. The rate comes from the workers' own counters, between their first and their last
-    step (see ``counter_rate``)."""
+@dataclass(frozen=True)
+class ProcessorRun:
+    events_per_s: float
+    peak_rss_mb: float  # of the larger worker
+    # Both workers' CPU time per event over the same steps as the rate: what the processor costs
+    # whatever else shares the machine (two cores can give at most 2 / this events per µs).
+    cpu_us_per_event: float
+
+
+def processor_rate(settings: Settings, total: int, log_dir: Path) -> ProcessorRun:
+    """The processor — one worker of each stage — working off a full events topic, until the
+    account rules have applied every change the event rules sent. The rate comes from the workers'
+    own counters, between their first and their last step (see ``counter_rate``)."""
     env, state = settings.to_env(), log_dir.parent / f"state-{settings.group_prefix}"
     events = start(components.processor("events", env, free_port(), state / "events"), log_dir)
     accounts = start(components.processor("accounts", env, free_port(), state / "accounts"), log_dir)
+    cpu: list[tuple[float, float]] = []  # (events done, both workers' CPU seconds) from the first step on
     try:
         def progress(_: Service) -> tuple[float, bool]:
             seen = events.samples()  # one look at its /metrics for both figures
             done = total_of(seen, "richness_processor_inputs_total", stage="events")
             sent = total_of(seen, "richness_processor_changes_total")
-            return done, accounts.sample("richness_processor_inputs_total", stage="accounts") >= sent
+            caught_up = accounts.sample("richness_processor_inputs_total", stage="accounts") >= sent
+            if done:
+                cpu.append((done, events.cpu_seconds() + accounts.cpu_seconds()))
+            return done, caught_up
 
         rate = counter_rate(events, total, progress)
-        return rate, max(events.peak_rss_mb(), accounts.peak_rss_mb())
+        (done_first, cpu_first), (done_last, cpu_last) = cpu[0], cpu[-1]
+        return ProcessorRun(rate, max(events.peak_rss_mb(), accounts.peak_rss_mb()),
+                            (cpu_last - cpu_first) / (done_last - done_first) * 1e6)
     finally:
         stop(accounts.running)
         stop(events.running)

@@ -1,6 +1,8 @@
 """The benchmark machinery measures what it says (tiny sizes: figures, not speed, are checked)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from services.bench import stages
@@ -49,6 +51,10 @@ def test_every_stage_reports_its_figures():
     for ratio, (rate, base) in quotients.items():
         assert figures[ratio] == pytest.approx(figures[rate] / figures[base], rel=0.01, abs=0.002), ratio
     assert 30 < figures["processor_peak_rss_mb"] < 4000  # a worker's resident memory, in MB
+    # Two workers busy over the measured steps: their CPU per event, times the events per second,
+    # is the cores they kept busy — more than none, no more than the machine has.
+    cores_busy = figures["processor_cpu_us_per_event"] * figures["processor_events_per_s"] / 1e6
+    assert 0.2 < cores_busy <= (os.cpu_count() or 1) * 1.1, cores_busy
     assert figures["freshness_p50_s"] <= figures["freshness_p99_s"] < 30
 
 
