@@ -23,8 +23,8 @@ from services.demo.report import Report, load_report, render_report
 from services.simulate.command import run_simulation
 from services.simulate.model import RICH, SimulationConfig, Drop, start_of_today
 from services.simulate.sender import SendFailed, SendSummary
-from services.stack.drain import Lag, drain
 from services.stack import probe
+from services.stack.drain import Lag, drain
 from services.stack.processes import StackError
 from services.stack.supervisor import LocalStack, StackInfo
 from shared.config import Settings

@@ -135,7 +135,7 @@ def remove_log_store_sockets(ports: dict[str, int]) -> None:
 def log_store_ready(store: LogStore) -> bool:
     """The S3 gateway answers (an unsigned request is refused). Whether the broker can use the
     bucket shows in the broker's own health check: Tansu reads the store to answer metadata."""
-    return probe.client().head(f"{store.endpoint}/{LOG_BUCKET}", timeout=3).status_code in (200, 403, 404)
+    return probe.head(f"{store.endpoint}/{LOG_BUCKET}", 3).status_code in (200, 403, 404)
 
 
 def broker(port: int, store: LogStore | None = None) -> Spec:

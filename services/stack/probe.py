@@ -34,3 +34,7 @@ def get(url: str, timeout_s: float, **kwargs) -> httpx.Response:
 
 def post(url: str, timeout_s: float, **kwargs) -> httpx.Response:
     return client().post(url, timeout=timeout_s, **kwargs)
+
+
+def head(url: str, timeout_s: float, **kwargs) -> httpx.Response:
+    return client().head(url, timeout=timeout_s, **kwargs)
