@@ -16,7 +16,7 @@ from grafana_foundation_sdk.models import alerting
 from services.alerts import provisioned
 from shared.alerting.routing import route_for
 from shared.grafana import provisioning
-from tests.grafana.test_provisioning_format_regression import dropped_keys
+from tests.grafana.test_provisioning_format import dropped_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = provisioning.alert_rules()
