@@ -98,4 +98,44 @@ async def _fetch_high_watermarks(consumer: AIOKafkaConsumer, listed: dict[TopicP
             missing = [tp for tp in listed if consumer.highwater(tp) is None]
             raise TimeoutError(f"no high watermark from the broker for {missing}")
         await consumer.getmany(timeout_ms=200, max_records=1)
-    return {tp: max(offset, consumer.highwater(tp)) for tp, offset in listed.items()}
+    ends = {}
+    for tp, offset in listed.items():
+        high = max(offset, consumer.highwater(tp))
+        ends[tp] = await readable_end(lambda at, tp=tp: _first_offset_from(consumer, tp, at), high)
+    return ends
+
+
+async def _first_offset_from(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> int | None:
+    """The offset of the first record a fetch from ``offset`` returns, or None if none comes."""
+    consumer.seek(tp, offset)
+    for _ in range(3):  # an empty answer waits FETCH_MAX_WAIT_MS at the broker at most
+        records = (await consumer.getmany(tp, timeout_ms=300, max_records=1)).get(tp)
+        if records:
+            return records[0].offset
+    return None
+
+
+async def readable_end(first_offset_from, high: int) -> int:
+    """1 + the offset of the last record that can be fetched below ``high`` (the broker's high
+    watermark), found with ``first_offset_from(offset)`` (the first fetchable offset >= offset,
+    or None).
+
+    Seen on the local broker: when its S3 store died in the middle of a produce, the partition's
+    watermark had moved past records that were never stored (a changelog partition ended at 50
+    with a watermark of 96; fetches from 51 returned nothing, also after restarts, until later
+    records were written: then they skip the gap). The
+    produce had failed, so nothing in the gap was acknowledged — for a changelog, a batch without
+    its marker — but Faust's table recovery reads up to the watermark and would wait forever.
+    One fetch checks the usual case (the record before the watermark is there); only a gap costs
+    a binary search."""
+    if high <= 0 or await first_offset_from(high - 1) is not None:
+        return high
+    low, top, last = 0, high - 1, None  # the answer lies in [low, top); last: the highest found
+    while low < top:
+        middle = (low + top) // 2
+        found = await first_offset_from(middle)
+        if found is None or found >= high:
+            top = middle
+        else:
+            last, low = found, found + 1
+    return 0 if last is None else last + 1
