@@ -108,7 +108,7 @@ async def _fetch_high_watermarks(consumer: AIOKafkaConsumer, listed: dict[TopicP
 async def _first_offset_from(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> int | None:
     """The offset of the first record a fetch from ``offset`` returns, or None if none comes."""
     consumer.seek(tp, offset)
-    for _ in range(3):  # an empty answer waits FETCH_MAX_WAIT_MS at the broker at most
+    for _ in range(3):  # 0.9 s in all: longer than the broker holds an empty fetch (aiokafka's 500 ms)
         records = (await consumer.getmany(tp, timeout_ms=300, max_records=1)).get(tp)
         if records:
             return records[0].offset
@@ -123,11 +123,10 @@ async def readable_end(first_offset_from, high: int) -> int:
     Seen on the local broker: when its S3 store died in the middle of a produce, the partition's
     watermark had moved past records that were never stored (a changelog partition ended at 50
     with a watermark of 96; fetches from 51 returned nothing, also after restarts, until later
-    records were written: then they skip the gap). The
-    produce had failed, so nothing in the gap was acknowledged — for a changelog, a batch without
-    its marker — but Faust's table recovery reads up to the watermark and would wait forever.
-    One fetch checks the usual case (the record before the watermark is there); only a gap costs
-    a binary search."""
+    records were written: then they skip the gap). The produce had failed, so nothing in the gap
+    was acknowledged — for a changelog, a batch without its marker — but Faust's table recovery
+    reads up to the watermark and would wait forever. One fetch checks the usual case (the record
+    before the watermark is there); only a gap costs a binary search."""
     if high <= 0 or await first_offset_from(high - 1) is not None:
         return high
     low, top, last = 0, high - 1, None  # the answer lies in [low, top); last: the highest found
