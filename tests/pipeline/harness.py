@@ -172,10 +172,16 @@ def assert_views_equal(actual: dict[str, list[dict]], expected: dict[str, list[d
                 assert same, f"{view} {tuple(w[k] for k in key)}: {column} = {actual_value!r}, expected {expected_value!r}"
 
 
-def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float = 0.05) -> threading.Thread:
-    """Post the delivery in small requests spread over time, so crashes land mid-stream."""
+def post_in_background(pipeline: Pipeline, delivery: list[dict], pause_s: float = 0.05,
+                       held: threading.Event | None = None, timeout_s: float = 120) -> threading.Thread:
+    """Post the delivery in small requests spread over time, so crashes land mid-stream.
+
+    With `held`, only the first quarter goes out until the test sets it: "more is still coming"
+    is then the test's decision, not a race against how fast this machine runs the pipeline."""
     def run():
         for start in range(0, len(delivery), 40):
+            if held is not None and start >= len(delivery) // 4 and not held.wait(timeout_s):
+                raise TimeoutError(f"the test never released the rest of the delivery in {timeout_s:.0f} s")
             pipeline.post(delivery[start:start + 40])
             time.sleep(pause_s)
 
