@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-import httpx
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
@@ -28,6 +27,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from services.dashboards.queries import (Frame, PanelQuery, dashboard_time_range, panel_queries,  # noqa: E402
                                          resolve_variables, run_sql)
+from services.stack import probe  # noqa: E402
 from shared.clickhouse.client import connect  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.grafana import provisioning  # noqa: E402
@@ -134,9 +134,15 @@ def prometheus_query(query: PanelQuery, time_range: TimeRange, scrape_interval: 
 
 
 def prometheus_series(url: str, expr: str, legend: str, time_range: TimeRange, step_s: int) -> list[Series]:
-    response = httpx.get(f"{url.rstrip('/')}/api/v1/query_range", timeout=30, params={
+    # Through the process's one client: a dashboard has many Prometheus panels, and a client per
+    # request costs a TLS context each (services/stack/probe.py).
+    response = probe.get(f"{url.rstrip('/')}/api/v1/query_range", timeout_s=30, params={
         "query": expr, "start": time_range.from_ms / 1000, "end": time_range.to_ms / 1000, "step": step_s})
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise RuntimeError(f"Prometheus at {url} answered {response.status_code} without JSON: "
+                           f"{response.text[:200]!r}") from None
     if body.get("status") != "success":
         raise RuntimeError(f"Prometheus rejected {expr!r}: {body.get('error', response.text)}")
     series = []
