@@ -25,10 +25,11 @@ import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import faust
 import msgspec
+from aiokafka.structs import TopicPartition
 from faust.types import EventT
 
 from services.processor import metrics
@@ -36,6 +37,7 @@ from services.processor.batch import Outcome, apply_changes, apply_events
 from services.processor.faust_adapter import (bound_fetch_wait, changelog_tp, is_settling, patch_tansu_highwaters,
                                               store_url, table_store)
 from services.processor.memory import release_free_memory
+from services.processor.sequence import NEXT_OFFSET_KEY, InputGap, decode_offset, encode_offset, gaps
 from services.processor.watchdog import STALLED_EXIT_CODE, BatchActivity, StallWatch, StopDeadline
 from services.processor.writer import CHANGES_PER_RECORD, Writer, wait_all
 from shared.config import Settings
@@ -71,13 +73,16 @@ class Stage:
     """One agent's batch loop around one stage of rules."""
 
     def __init__(self, name: str, table: faust.Table, decode: Callable[[bytes], list],
-                 apply: Callable[..., Outcome], encode_refused: Callable[[Any], bytes], writer: Writer) -> None:
+                 apply: Callable[..., Outcome], encode_refused: Callable[[Any], bytes], writer: Writer,
+                 first_stored: Callable[[int, int], Awaitable[int | None]]) -> None:
         self.name = name
         self.table = table
         self.decode = decode
         self.apply = apply
         self.encode_refused = encode_refused
         self.writer = writer
+        # (partition, offset) -> offset of the first record at or after it that the input log holds
+        self.first_stored = first_stored
         self.activity = BatchActivity()
 
     async def process(self, batch: list[EventT]) -> None:
@@ -95,6 +100,10 @@ class Stage:
             records[event.message.partition].append(event)
         outcomes: dict[int, Outcome] = {}
         refused: list[tuple[bytes, str, str]] = []
+        next_offsets: dict[int, int] = {}
+        for partition, in_partition in records.items():
+            # Before anything is applied or sent: a record Faust dropped must be read again.
+            next_offsets[partition] = await self._next_offset(store, partition, in_partition)
         for partition, in_partition in records.items():
             inputs = []
             for record in in_partition:
@@ -111,6 +120,7 @@ class Stage:
                 log.error("refusing an input of %s partition %d: %s", self.name, partition, why)
                 refused.append((self.encode_refused(item), why, f"{self.name}/{partition}"))
                 metrics.DEAD_LETTERS.labels("state_too_large").inc()
+            outcome.writes[NEXT_OFFSET_KEY] = encode_offset(next_offsets[partition])
             outcomes[partition] = outcome
         t1 = time.perf_counter()
         # 1. outputs, confirmed before any state: a replay must find the state of before the batch
@@ -139,6 +149,20 @@ class Stage:
         metrics.CHANGES.inc(len(changes))
         for kind, count in Counter(type(row).__struct_config__.tag for row in rows).items():
             metrics.ROWS.labels(kind).inc(count)
+
+    async def _next_offset(self, store, partition: int, in_partition: list[EventT]) -> int:
+        """The partition's next expected input offset after this batch (see sequence.py). Raises
+        ``InputGap`` if the log holds records that were skipped on the way here."""
+        expected = decode_offset(store.read(partition, NEXT_OFFSET_KEY))
+        after, found = gaps(expected, [record.message.offset for record in in_partition])
+        for missing, got in found:
+            first = await self.first_stored(partition, missing)
+            if first is None or first < got:
+                raise InputGap(partition, missing, got)
+            log.warning("%s partition %d: offsets %d..%d hold no record (deleted by retention, or never stored "
+                        "by a failed produce); going on from %d", self.name, partition, missing, got - 1, got)
+            metrics.SKIPPED_OFFSETS.labels(self.name).inc(got - missing)
+        return after
 
 
 # Stopping waits for the consumer to commit. After Faust's consumer thread crashed (seen: an
@@ -213,7 +237,11 @@ def create_app(settings: Settings, stage: str = "events") -> faust.App:
     table = app.Table(spec.table, key_type=bytes, value_type=bytes, partitions=settings.partitions,
                       options=dict(ROCKSDB_OPTIONS))
     writer = Writer(settings)
-    stage_worker = Stage(spec.name, table, spec.decode, spec.apply, spec.encode_refused, writer)
+
+    async def first_stored(partition: int, offset: int) -> int | None:
+        return await compat.first_offset_from(settings, TopicPartition(spec.topic(settings), partition), offset)
+
+    stage_worker = Stage(spec.name, table, spec.decode, spec.apply, spec.encode_refused, writer, first_stored)
 
     @app.agent(topic, name=spec.name)
     async def process(stream: faust.StreamT) -> None:

@@ -18,5 +18,7 @@ BATCH_SECONDS = Histogram("richness_processor_batch_seconds", "Time to process o
                           registry=REGISTRY)
 DEAD_LETTERS = Counter("richness_processor_dead_letters_total", "Records or inputs sent to the dead-letter topic",
                        ["reason"], registry=REGISTRY)
+SKIPPED_OFFSETS = Counter("richness_processor_skipped_offsets_total", "Input offsets passed over because the log "
+                          "holds no record there (retention, or a produce that failed)", ["stage"], registry=REGISTRY)
 LAG = Gauge("richness_consumer_lag", "Records of a partition the consumer group has not committed yet",
             ["group", "topic", "partition"], registry=REGISTRY)

@@ -85,6 +85,19 @@ async def end_offsets(settings: Settings, tps: Iterable[TopicPartition],
         await consumer.stop()
 
 
+async def first_offset_from(settings: Settings, tp: TopicPartition, offset: int) -> int | None:
+    """The offset of the first record at or after ``offset`` that the partition holds (from its
+    first record if ``offset`` was deleted by retention), or None if no fetch returns one."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=1024)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        return await _first_offset_from(consumer, tp, offset, attempts=10)
+    finally:
+        await consumer.stop()
+
+
 async def _fetch_high_watermarks(consumer: AIOKafkaConsumer, listed: dict[TopicPartition, int],
                                  timeout_s: float) -> dict[TopicPartition, int]:
     # Fetch from the (possibly too small) listed offset: the response carries the true high
@@ -105,10 +118,11 @@ async def _fetch_high_watermarks(consumer: AIOKafkaConsumer, listed: dict[TopicP
     return ends
 
 
-async def _first_offset_from(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> int | None:
+async def _first_offset_from(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int,
+                             attempts: int = 3) -> int | None:
     """The offset of the first record a fetch from ``offset`` returns, or None if none comes."""
     consumer.seek(tp, offset)
-    for _ in range(3):  # 0.9 s in all: longer than the broker holds an empty fetch (aiokafka's 500 ms)
+    for _ in range(attempts):  # 3: 0.9 s, longer than the broker holds an empty fetch (aiokafka's 500 ms)
         records = (await consumer.getmany(tp, timeout_ms=300, max_records=1)).get(tp)
         if records:
             return records[0].offset
