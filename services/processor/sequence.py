@@ -23,8 +23,8 @@ NEXT_OFFSET_KEY = b"\x00richness-next-offset"  # state keys are msgpack arrays: 
 class InputGap(Exception):
     def __init__(self, partition: int, expected: int, got: int) -> None:
         super().__init__(f"partition {partition}: the next input record should be offset {expected}, "
-                         f"but offset {got} came and the log holds records before it: they were fetched "
-                         f"and never delivered; exiting so that they are read again")
+                         f"but offset {got} came although the log holds records before it: they were "
+                         f"skipped on the way here; exiting so that they are read again")
         self.partition, self.expected, self.got = partition, expected, got
 
 
